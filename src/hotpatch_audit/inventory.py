@@ -8,7 +8,7 @@ groups by depth, ``ansible_group_priority`` and name, then host vars.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,7 @@ class _Builder:
                     f"hosts of group '{name}' must be a mapping of host names to vars, found {_kind(hosts)}",
                 )
             for pattern, hvars in hosts.items():
-                for host in expand_host_pattern(pattern, lambda p: self.fail((*at, "hosts", pattern), p)):
+                for host in expand_host_pattern(pattern, self.fail, (*at, "hosts", pattern)):
                     if host not in self.host_vars:
                         self.host_vars[host] = {}
                         self.host_order.append(host)
@@ -306,7 +306,7 @@ def _connection(b: _Builder, host: str, v: Mapping[str, Any]) -> Connection:
     )
 
 
-def expand_host_pattern(pattern: str, fail: Any) -> list[str]:
+def expand_host_pattern(pattern: str, fail: Callable[[Path_, str], Exception], at: Path_) -> list[str]:
     """Expand Ansible host ranges: ``web[01:03]`` → web01, web02, web03; ``db-[a:c]`` → db-a, db-b, db-c."""
     match = _RANGE.search(pattern)
     if match is None:
@@ -320,10 +320,10 @@ def expand_host_pattern(pattern: str, fail: Any) -> list[str]:
     elif len(start) == 1 and len(end) == 1 and start.isalpha() and end.isalpha():
         values = [chr(c) for c in range(ord(start), ord(end) + 1, step)]
     else:
-        raise fail(f"host range '{match.group(0)}' must be numeric or single letters")
+        raise fail(at, f"host range '{match.group(0)}' must be numeric or single letters")
     if not values:
-        raise fail(f"host range '{match.group(0)}' is empty")
-    return [h for v in values for h in expand_host_pattern(f"{head}{v}{tail}", fail)]
+        raise fail(at, f"host range '{match.group(0)}' is empty")
+    return [h for v in values for h in expand_host_pattern(f"{head}{v}{tail}", fail, at)]
 
 
 def _kind(value: object) -> str:
