@@ -166,12 +166,11 @@ def no_restart_pending(facts: GuestFacts) -> Finding:
         ("reboot_pending.pending_file_rename", "PendingFileRenameOperations", rp.pending_file_rename),
         ("reboot_pending.computer_rename", "pending computer rename", rp.computer_rename),
     )
-    checks = []
-    for key, label, value in markers:
-        if facts.unreadable(key):
-            checks.append(_unread(facts, key, label))
-        elif value:
-            checks.append(_Check(False, f"{label} is set: a restart is pending; restart in the next window"))
+    unknown = [_unread(facts, key, label) for key, label, _ in markers if facts.unreadable(key)]
+    pending = [label for key, label, value in markers if value and not facts.unreadable(key)]
+    checks = list(unknown)
+    if pending:
+        checks.append(_Check(False, f"restart pending ({', '.join(pending)}): restart in the next maintenance window"))
     return _combine(checks, "no restart pending (CBS, Windows Update, file renames, computer rename)")
 
 

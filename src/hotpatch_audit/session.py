@@ -1,0 +1,172 @@
+"""One audit run: the loaded inputs, the run directory and every selected guest's facts.
+
+Facts are obtained once per guest before any test runs: read from ``--facts-dir`` (replay) or collected live
+over WinRM, concurrently. A guest whose facts cannot be obtained keeps its error, which every control of that
+guest reports as ``error``; the other guests are unaffected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from hotpatch_audit.catalog import Catalog, load_catalog
+from hotpatch_audit.errors import FactsError
+from hotpatch_audit.facts import GuestFacts, load_facts_file, parse_facts
+from hotpatch_audit.inventory import Guest, Inventory, load_inventory
+from hotpatch_audit.limit import select
+from hotpatch_audit.policy import Policy, load_policy
+from hotpatch_audit.results import timestamp
+from hotpatch_audit.updates import UpdateContext
+
+Collect = Callable[[Guest], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """The command-line options of an audit run."""
+
+    inventory: Path
+    limit: str | None = None
+    facts_dir: Path | None = None
+    report_dir: Path = Path("reports")
+    as_of: date | None = None
+    catalogs: tuple[Path, ...] = ()
+    policy: Path | None = None
+    workers: int = 32
+
+
+@dataclass
+class AuditSession:
+    """Inputs, selection and facts of one run."""
+
+    options: AuditOptions
+    inventory: Inventory
+    guests: list[Guest]
+    catalog: Catalog
+    policy: Policy
+    run_id: str
+    started: datetime
+    run_dir: Path | None = None
+    facts: dict[str, GuestFacts] = field(default_factory=dict)
+    facts_errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, options: AuditOptions) -> AuditSession:
+        """Load and validate every input file; raises InputFileError subclasses."""
+        inventory = load_inventory(options.inventory)
+        started = datetime.now(UTC)
+        return cls(
+            options=options,
+            inventory=inventory,
+            guests=select(inventory, options.limit),
+            catalog=load_catalog(options.catalogs),
+            policy=load_policy(options.policy),
+            run_id=f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
+            started=started,
+        )
+
+    @property
+    def mode(self) -> str:
+        """``replay`` with --facts-dir, else ``live``."""
+        return "replay" if self.options.facts_dir is not None else "live"
+
+    @property
+    def inventory_sha256(self) -> str:
+        """Digest of the inventory file as read."""
+        return hashlib.sha256(self.options.inventory.read_bytes()).hexdigest()
+
+    def create_run_dir(self) -> Path:
+        """Create ``<report-dir>/<UTC timestamp>-<short id>/`` with its ``facts/`` folder."""
+        run_dir = self.options.report_dir / self.run_id
+        (run_dir / "facts").mkdir(parents=True, exist_ok=False)
+        self.run_dir = run_dir
+        return run_dir
+
+    def acquire(self, collect: Collect | None = None) -> None:
+        """Obtain every selected guest's facts (replay, or live with `collect`), copying them to the run dir."""
+        if self.options.facts_dir is not None:
+            for guest in self.guests:
+                self._replay(guest, self.options.facts_dir)
+            return
+        if collect is None:
+            msg = "live collection needs a collector"
+            raise ValueError(msg)
+        workers = max(1, min(self.options.workers, len(self.guests)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+            for guest, outcome in zip(self.guests, pool.map(lambda g: _attempt(collect, g), self.guests), strict=True):
+                if isinstance(outcome, FactsError):
+                    self.facts_errors[guest.name] = str(outcome)
+                else:
+                    self._keep(guest.name, outcome)
+
+    def _replay(self, guest: Guest, facts_dir: Path) -> None:
+        try:
+            path = facts_dir / facts_filename(guest.name)
+            facts = load_facts_file(path, guest.name)
+        except FactsError as err:
+            self.facts_errors[guest.name] = str(err)
+            return
+        self.facts[guest.name] = facts
+        if self.run_dir is not None:
+            (self.run_dir / "facts" / path.name).write_bytes(path.read_bytes())
+
+    def _keep(self, name: str, data: dict[str, Any]) -> None:
+        try:
+            self.facts[name] = parse_facts(data, f"{name} (collected facts)")
+        except FactsError as err:
+            self.facts_errors[name] = str(err)
+        if self.run_dir is not None:
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+            (self.run_dir / "facts" / facts_filename(name)).write_text(text, encoding="utf-8")
+
+    def facts_for(self, guest: str) -> GuestFacts:
+        """The guest's facts, or FactsError with the reason they could not be obtained."""
+        if guest in self.facts:
+            return self.facts[guest]
+        msg = self.facts_errors.get(guest, f"{guest}: no facts were obtained")
+        raise FactsError(msg)
+
+    def as_of(self, facts: GuestFacts) -> date:
+        """--as-of, else the date part of the guest's collected_at (UTC)."""
+        return self.options.as_of or facts.collected_at.astimezone(UTC).date()
+
+    def update_context(self, facts: GuestFacts) -> UpdateContext:
+        """Catalog, policy and as-of date for HP-05/HP-06."""
+        return UpdateContext(self.catalog, self.policy, self.as_of(facts))
+
+    def facts_ref(self, guest: str) -> str | None:
+        """The facts file of `guest` relative to the run dir, if it was stored."""
+        return f"facts/{facts_filename(guest)}" if guest in self.facts else None
+
+    @property
+    def started_text(self) -> str:
+        """Start time for evidence."""
+        return timestamp(self.started)
+
+
+def facts_filename(guest: str) -> str:
+    """``<guest>.json``; a guest name that could escape the folder is refused."""
+    if not guest or any(c in guest for c in "/\\\0") or guest.startswith("."):
+        msg = f"guest name {guest!r} cannot be used as a facts file name"
+        raise FactsError(msg)
+    return f"{guest}.json"
+
+
+def _attempt(collect: Collect, guest: Guest) -> dict[str, Any] | FactsError:
+    try:
+        return collect(guest)
+    except FactsError as err:
+        return err
+
+
+def selected_names(guests: Sequence[Guest]) -> list[str]:
+    """Guest names in selection order."""
+    return [g.name for g in guests]
