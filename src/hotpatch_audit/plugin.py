@@ -190,10 +190,11 @@ class AuditHooks:
         if self.recorder.run_dir is not None and not hasattr(self.config, "workerinput"):
             self.recorder.write()
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """End with the one-line compliance summary and the report path."""
-        if self.recorder.run_dir is not None:
-            terminalreporter.write_line(self.recorder.summary_line(self.config.option.htmlpath))
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """End the terminal output with the one-line compliance summary and the report path."""
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if self.recorder.run_dir is not None and reporter is not None and not hasattr(config, "workerinput"):
+            reporter.write_line(self.recorder.summary_line(config.option.htmlpath))
 
 
 def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
