@@ -1,0 +1,127 @@
+"""HP-05 and HP-06 on the traps that fool naive tools (DESIGN §4)."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from hotpatch_audit.catalog import load_catalog
+from hotpatch_audit.controls import latest_release_installed, on_hotpatch_track
+from hotpatch_audit.errors import NotEvaluatedError
+from hotpatch_audit.policy import AcceptedBuild, Policy
+from hotpatch_audit.releases import Build
+from hotpatch_audit.updates import UpdateContext
+from support import facts
+
+CATALOG = load_catalog()
+MAY_27 = date(2026, 5, 27)
+
+
+def ctx(as_of: date = MAY_27, grace: int = 14, policy: Policy | None = None) -> UpdateContext:
+    return UpdateContext(CATALOG, policy or Policy(grace_days=grace), as_of)
+
+
+def test_hotpatch_build_lower_than_same_month_standard_update_passes_both() -> None:
+    hotpatched = facts(os__ubr=5074)  # 2026-05 hotpatch; the 2026-05 standard update is 20348.5139
+    assert Build(20348, 5074) < Build(20348, 5139)
+    assert latest_release_installed(hotpatched, ctx()).compliant
+    assert on_hotpatch_track(hotpatched, ctx()).compliant
+
+
+def test_standard_update_of_a_hotpatch_month_is_current_but_off_track() -> None:
+    standard = facts(os__ubr=5139)
+    assert latest_release_installed(standard, ctx()).compliant
+    finding = on_hotpatch_track(standard, ctx())
+    assert not finding.compliant
+    assert "20348.5139" in finding.message
+    assert "KB5087545" in finding.message
+
+
+def test_ws2025_builds_compare_numerically_across_the_ubr_jump() -> None:
+    dec_2025 = facts(os__current_build=26100, os__ubr=7392)
+    finding = latest_release_installed(dec_2025, ctx())
+    assert not finding.compliant
+    assert "26100.32772" in finding.message
+    assert latest_release_installed(facts(os__current_build=26100, os__ubr=32772), ctx()).compliant
+
+
+def test_ws2022_2024_08_is_an_unplanned_baseline_from_the_catalog() -> None:
+    row = CATALOG.find(Build(20348, 2655))
+    assert row is not None
+    assert (row.type, row.track, row.planned) == ("baseline", "both", "hotpatch")
+    aug = facts(os__ubr=2655)
+    as_of = date(2024, 9, 1)
+    assert on_hotpatch_track(aug, ctx(as_of)).compliant
+    assert latest_release_installed(aug, ctx(as_of)).compliant
+
+
+@pytest.mark.parametrize(
+    ("days_after_release", "expected_month_due"),
+    [(13, False), (14, True), (15, True)],
+)
+def test_grace_boundary(days_after_release: int, expected_month_due: bool) -> None:
+    released = date(2026, 5, 12)
+    on_april = facts(os__ubr=5020)  # 2026-04 baseline
+    finding = latest_release_installed(on_april, ctx(released + timedelta(days=days_after_release)))
+    assert finding.compliant is not expected_month_due
+
+
+def test_stale_catalog_is_an_error_for_both_controls() -> None:
+    late = ctx(date(2026, 6, 23))  # June 2026 Patch Tuesday (06-09) + 14 days, no June row
+    for evaluate in (latest_release_installed, on_hotpatch_track):
+        with pytest.raises(NotEvaluatedError, match=r"catalog is stale: no release for 2026-06"):
+            evaluate(facts(), late)
+    assert latest_release_installed(facts(), ctx(date(2026, 6, 22))).compliant
+
+
+def test_unknown_build_newer_than_the_catalog_is_an_error() -> None:
+    newer = facts(os__ubr=5300)
+    for evaluate in (latest_release_installed, on_hotpatch_track):
+        with pytest.raises(NotEvaluatedError, match="catalog needs updating"):
+            evaluate(newer, ctx())
+
+
+def test_unknown_build_between_rows_is_an_error() -> None:
+    with pytest.raises(NotEvaluatedError, match="is unknown"):
+        latest_release_installed(facts(os__ubr=5100), ctx())
+
+
+def test_unknown_build_older_than_everything_due_fails_hp05_and_errors_hp06() -> None:
+    ancient = facts(os__ubr=1000)
+    finding = latest_release_installed(ancient, ctx())
+    assert not finding.compliant
+    assert "20348.1000" in finding.message
+    with pytest.raises(NotEvaluatedError, match="track cannot be told"):
+        on_hotpatch_track(ancient, ctx())
+
+
+@pytest.mark.parametrize("fact", ["os.current_build", "os.ubr"])
+def test_unreadable_build_is_an_error_never_a_pass(fact: str) -> None:
+    with pytest.raises(NotEvaluatedError, match=fact):
+        latest_release_installed(facts(unreadable=(fact,)), ctx())
+    with pytest.raises(NotEvaluatedError, match=fact):
+        on_hotpatch_track(facts(unreadable=(fact,)), ctx())
+
+
+def test_nothing_due_before_the_catalog_starts() -> None:
+    with pytest.raises(NotEvaluatedError, match="no release is due"):
+        latest_release_installed(facts(os__ubr=2227), ctx(date(2024, 1, 20)))
+
+
+def test_a_build_older_than_expected_fails_with_both_releases_named() -> None:
+    finding = latest_release_installed(facts(os__ubr=4830), ctx())
+    assert not finding.compliant
+    assert "KB5078737" in finding.message
+    assert "KB5087424" in finding.message
+
+
+def test_policy_accepted_build_is_judged_as_its_equivalent() -> None:
+    policy = Policy(accepted_builds=(AcceptedBuild(Build(20348, 5080), Build(20348, 5074), "private fix"),))
+    private = facts(os__ubr=5080)
+    assert latest_release_installed(private, ctx(policy=policy)).compliant
+    assert "private fix" in on_hotpatch_track(private, ctx(policy=policy)).message
+
+
+def test_out_of_band_standard_release_is_off_track() -> None:
+    oob = facts(os__ubr=5024)  # 2026-04-19 OOB
+    assert latest_release_installed(oob, ctx(date(2026, 5, 1))).compliant
+    assert not on_hotpatch_track(oob, ctx(date(2026, 5, 1))).compliant

@@ -1,0 +1,73 @@
+"""Helpers shared by the self-tests: the repository root and a facts builder (a compliant WS2022 Core guest)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from hotpatch_audit.facts import GuestFacts, parse_facts
+
+REPO = Path(__file__).resolve().parent.parent
+
+COMPLIANT: dict[str, Any] = {
+    "schema_version": 1,
+    "guest": "vm",
+    "collected_at": "2026-05-27T06:00:00Z",
+    "collector_version": "1.0.0",
+    "os": {
+        "caption": "Microsoft Windows Server 2022 Datacenter Azure Edition",
+        "operating_system_sku": 408,
+        "edition_id": "ServerTurbineCor",
+        "installation_type": "Server Core",
+        "current_build": 20348,
+        "ubr": 5074,
+        "display_version": "21H2",
+        "last_boot_up_time": "2026-04-15T02:10:00Z",
+    },
+    "security": {"secure_boot_enabled": True, "vbs_configured": 1, "vbs_status": 2},
+    "hotpatch": {
+        "hotpatch_table_size": 4096,
+        "enrollment_package_name": "Hotpatch Enrollment Package",
+        "enrollment_package_version": "10.0.20348.1129",
+    },
+    "reboot_pending": {
+        "component_based_servicing": False,
+        "windows_update": False,
+        "pending_file_rename": False,
+        "computer_rename": False,
+    },
+    "hotfixes": [{"id": "KB5087424", "description": "Security Update", "installed_on": "2026-05-13"}],
+    "errors": [],
+}
+
+
+def facts_doc(guest: str = "vm", *, unreadable: tuple[str, ...] = (), **changes: Any) -> dict[str, Any]:
+    """A facts document; `changes` use ``__`` for dots (``os__ubr=4830``); `unreadable` nulls and names facts."""
+    doc = copy.deepcopy(COMPLIANT)
+    doc["guest"] = guest
+    for key, value in changes.items():
+        *path, last = key.split("__")
+        target = doc
+        for part in path:
+            target = target[part]
+        target[last] = value
+    for key in unreadable:
+        section, _, name = key.partition(".")
+        doc[section][name] = None
+        doc["errors"].append({"probe": key, "message": "Access is denied."})
+    return doc
+
+
+def facts(guest: str = "vm", *, unreadable: tuple[str, ...] = (), **changes: Any) -> GuestFacts:
+    """Typed facts built like :func:`facts_doc`."""
+    return parse_facts(facts_doc(guest, unreadable=unreadable, **changes), "selftest")
+
+
+def write_facts(directory: Path, doc: dict[str, Any]) -> Path:
+    """Write ``<directory>/<guest>.json``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{doc['guest']}.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return path
