@@ -195,3 +195,22 @@ def test_policy_disables_a_control_with_its_reason(tmp_path: Path) -> None:
     result = next(r for r in run.results["results"] if r["control"] == "HP-07")
     assert result["outcome"] == "skipped"
     assert "handled by the patch pipeline" in result["message"]
+
+
+def test_xdist_gives_the_same_results_as_a_serial_run(tmp_path: Path, golden_run: Run) -> None:
+    for guest, (changes, unreadable, _) in GOLDEN.items():
+        write_facts(tmp_path / "facts", facts_doc(guest, unreadable=unreadable, **changes))
+    (tmp_path / "facts" / "error-malformed.json").write_text('{"schema_version": 1, "guest": "error-malformed"')
+    parallel = run_checks(tmp_path, [*GOLDEN, "error-malformed", "error-missing"], "-n", "2")
+
+    def normalised(run: Run, facts_dir: Path) -> str:
+        return json.dumps(run.results["results"]).replace(str(facts_dir), "FACTS")
+
+    assert normalised(parallel, tmp_path / "facts") == normalised(
+        golden_run, golden_run.run_dir.parent.parent / "facts"
+    )
+    assert parallel.results["controls"] == golden_run.results["controls"]
+    assert sorted(p.name for p in (parallel.run_dir / "facts").iterdir()) == sorted(
+        p.name for p in (golden_run.run_dir / "facts").iterdir()
+    )
+    assert (parallel.run_dir / "report.html").is_file()

@@ -83,8 +83,8 @@ class Recorder:
         self.controls: dict[str, ControlMeta] = {}
 
     def remember(self, meta: ControlMeta) -> None:
-        """Keep a control's metadata for the results file."""
-        self.controls.setdefault(meta.id, meta)
+        """Keep a control's full metadata (from the check itself) for the results file."""
+        self.controls[meta.id] = meta
 
     def add(self, report: pytest.TestReport) -> None:
         """Record the report if it decides a test's outcome."""
@@ -103,7 +103,7 @@ class Recorder:
             title=props.get("title", ""),
             severity=props.get("severity", "medium"),
             outcome=outcome,
-            message=props.get("message") or _message(report),
+            message=props.get("message") or ("" if outcome == "passed" else _message(report)),
             test=report.nodeid,
         )
 

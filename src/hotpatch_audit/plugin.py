@@ -18,10 +18,16 @@ from hotpatch_audit.controls import is_not_azure_edition
 from hotpatch_audit.errors import HotpatchAuditError, InputFileError
 from hotpatch_audit.evidence import Recorder, control_meta, one_line
 from hotpatch_audit.facts import GuestFacts
+from hotpatch_audit.fleet import Progress
+from hotpatch_audit.results import ControlMeta
 from hotpatch_audit.session import AuditOptions, AuditSession
+from hotpatch_audit.shard import Shard
 from hotpatch_audit.updates import UpdateContext
 
 SESSION = pytest.StashKey[AuditSession]()
+RUN_DIR_KEY = "hotpatch_run_dir"
+FACTS_ERRORS_KEY = "hotpatch_facts_errors"
+CONTROLS_KEY = "hotpatch_controls"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,6 +41,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--catalog", action="append", type=Path, default=[], help="extra release catalog (repeatable)")
     group.addoption("--policy", type=Path, help="policy file: grace days, disabled controls, accepted builds")
     group.addoption("--workers", type=int, default=32, help="concurrent live collections (default 32)")
+    group.addoption(
+        "--deadline", type=float, default=120.0, help="seconds per guest for live collection, retries included"
+    )
+    group.addoption("--shard", type=_shard, help="audit only shard K of N (K/N), split stably by guest name")
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 def _date(text: str) -> date:
@@ -66,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         catalogs=tuple(config.getoption("catalog")),
         policy=config.getoption("policy"),
         workers=workers,
+        deadline_sec=config.getoption("deadline"),
+        shard=config.getoption("shard"),
     )
     if options.facts_dir is not None and not options.facts_dir.is_dir():
         msg = f"--facts-dir {options.facts_dir}: not a directory"
@@ -78,6 +97,11 @@ def pytest_configure(config: pytest.Config) -> None:
     recorder = Recorder(session)
     config.pluginmanager.register(AuditHooks(config, session, recorder), "hotpatch-audit")
     if config.option.collectonly:
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # pytest-xdist worker: the controller collected the facts into its run directory.
+        session.adopt(Path(workerinput[RUN_DIR_KEY]), workerinput[FACTS_ERRORS_KEY])
         return
     run_dir = session.create_run_dir()
     if getattr(config.option, "htmlpath", "missing") is None:
@@ -127,15 +151,28 @@ class AuditHooks:
         self.html = config.pluginmanager.hasplugin("html")
 
     def pytest_sessionstart(self) -> None:
-        """Obtain every selected guest's facts once, before any test runs."""
-        if self.config.option.collectonly:
+        """Obtain every selected guest's facts once, before any test runs (on the controller only)."""
+        if self.config.option.collectonly or hasattr(self.config, "workerinput"):
             return
         if self.session.mode == "replay":
             self.session.acquire()
-        else:
-            from hotpatch_audit.collector import collect
+            return
+        from hotpatch_audit.collector import collect
 
-            self.session.acquire(collect)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        self.session.acquire(collect, _ProgressLine(reporter) if reporter is not None else None)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand the run directory and the collection errors to each pytest-xdist worker."""
+        node.workerinput[RUN_DIR_KEY] = str(self.session.run_dir)
+        node.workerinput[FACTS_ERRORS_KEY] = dict(self.session.facts_errors)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any) -> None:
+        """Take the control metadata a pytest-xdist worker saw."""
+        for data in getattr(node, "workeroutput", {}).get(CONTROLS_KEY, {}).values():
+            self.recorder.remember(ControlMeta(**{**data, "refs": tuple(data["refs"]), "reads": tuple(data["reads"])}))
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """One test per (guest, control): parametrize ``guest`` with the selected inventory names."""
@@ -179,6 +216,13 @@ class AuditHooks:
             extra = facts_extra(self.session.facts[guest], meta.reads)
             report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]
         self.recorder.remember(meta)
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput.setdefault(CONTROLS_KEY, {})[meta.id] = {
+                **meta.__dict__,
+                "refs": list(meta.refs),
+                "reads": list(meta.reads),
+            }
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -195,6 +239,25 @@ class AuditHooks:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if self.recorder.run_dir is not None and reporter is not None and not hasattr(config, "workerinput"):
             reporter.write_line(self.recorder.summary_line(config.option.htmlpath))
+
+
+class _ProgressLine:
+    """The live collection progress: rewritten in place on a terminal, one line every 5 s in a log."""
+
+    def __init__(self, reporter: Any) -> None:
+        self.reporter = reporter
+        self.tty = reporter.isatty() if callable(getattr(reporter, "isatty", None)) else reporter.isatty
+        self.last = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        finished = progress.done == progress.total
+        if self.tty:
+            self.reporter.rewrite(progress.line(), bold=finished)
+            if finished:
+                self.reporter.write_line("")
+        elif finished or progress.elapsed - self.last >= 5:
+            self.last = progress.elapsed
+            self.reporter.write_line(progress.line())
 
 
 def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,13 +19,13 @@ from typing import Any
 from hotpatch_audit.catalog import Catalog, load_catalog
 from hotpatch_audit.errors import FactsError
 from hotpatch_audit.facts import GuestFacts, load_facts_file, parse_facts
+from hotpatch_audit.fleet import Collect, Progress, RetryPolicy, collect_fleet
 from hotpatch_audit.inventory import Guest, Inventory, load_inventory
 from hotpatch_audit.limit import select
 from hotpatch_audit.policy import Policy, load_policy
 from hotpatch_audit.results import timestamp
+from hotpatch_audit.shard import Shard, split
 from hotpatch_audit.updates import UpdateContext
-
-Collect = Callable[[Guest], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ class AuditOptions:
     catalogs: tuple[Path, ...] = ()
     policy: Path | None = None
     workers: int = 32
+    deadline_sec: float = 120.0
+    shard: Shard | None = None
 
 
 @dataclass
@@ -66,7 +67,7 @@ class AuditSession:
         return cls(
             options=options,
             inventory=inventory,
-            guests=select(inventory, options.limit),
+            guests=_selection(inventory, options),
             catalog=load_catalog(options.catalogs),
             policy=load_policy(options.policy),
             run_id=f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
@@ -90,7 +91,7 @@ class AuditSession:
         self.run_dir = run_dir
         return run_dir
 
-    def acquire(self, collect: Collect | None = None) -> None:
+    def acquire(self, collect: Collect | None = None, progress: Callable[[Progress], None] | None = None) -> None:
         """Obtain every selected guest's facts (replay, or live with `collect`), copying them to the run dir."""
         if self.options.facts_dir is not None:
             for guest in self.guests:
@@ -99,15 +100,24 @@ class AuditSession:
         if collect is None:
             msg = "live collection needs a collector"
             raise ValueError(msg)
-        workers = max(1, min(self.options.workers, len(self.guests)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
-            for guest, outcome in zip(self.guests, pool.map(lambda g: _attempt(collect, g), self.guests), strict=True):
-                if isinstance(outcome, FactsError):
-                    self.facts_errors[guest.name] = str(outcome)
-                else:
-                    self._keep(guest.name, outcome)
+        retry = RetryPolicy(deadline_sec=self.options.deadline_sec)
+        outcomes = collect_fleet(self.guests, collect, workers=self.options.workers, retry=retry, progress=progress)
+        for guest in self.guests:
+            outcome = outcomes[guest.name]
+            if isinstance(outcome, FactsError):
+                self.facts_errors[guest.name] = str(outcome)
+            else:
+                self._keep(guest.name, outcome)
 
-    def _replay(self, guest: Guest, facts_dir: Path) -> None:
+    def adopt(self, run_dir: Path, facts_errors: Mapping[str, str]) -> None:
+        """Use the facts another process already obtained into `run_dir` (pytest-xdist workers)."""
+        self.run_dir = run_dir
+        self.facts_errors.update(facts_errors)
+        for guest in self.guests:
+            if guest.name not in facts_errors:
+                self._replay(guest, run_dir / "facts", copy=False)
+
+    def _replay(self, guest: Guest, facts_dir: Path, *, copy: bool = True) -> None:
         try:
             path = facts_dir / facts_filename(guest.name)
             facts = load_facts_file(path, guest.name)
@@ -115,7 +125,7 @@ class AuditSession:
             self.facts_errors[guest.name] = str(err)
             return
         self.facts[guest.name] = facts
-        if self.run_dir is not None:
+        if copy and self.run_dir is not None:
             (self.run_dir / "facts" / path.name).write_bytes(path.read_bytes())
 
     def _keep(self, name: str, data: dict[str, Any]) -> None:
@@ -160,13 +170,6 @@ def facts_filename(guest: str) -> str:
     return f"{guest}.json"
 
 
-def _attempt(collect: Collect, guest: Guest) -> dict[str, Any] | FactsError:
-    try:
-        return collect(guest)
-    except FactsError as err:
-        return err
-
-
-def selected_names(guests: Sequence[Guest]) -> list[str]:
-    """Guest names in selection order."""
-    return [g.name for g in guests]
+def _selection(inventory: Inventory, options: AuditOptions) -> list[Guest]:
+    guests = select(inventory, options.limit)
+    return split(guests, options.shard) if options.shard is not None else guests
