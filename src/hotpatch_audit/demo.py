@@ -1,4 +1,4 @@
-"""``tox -e demo``: audit the bundled example fleet and write a run directory.
+"""``tox -e demo``: serve the bundled simulated fleet on loopback, audit it live over NTLM, write the report.
 
 The bundled release catalog ends with 2026-05, so the demo evaluates as of 2026-05-27 (after that month's
 hotpatch plus the 14 grace days, before June's would be due): it never invents release data.
@@ -7,35 +7,39 @@ hotpatch plus the 14 grace days, before June's would be due): it never invents r
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from hotpatch_audit.simulator import DEMO_FLEET, serve_fleet
 
 DEMO_AS_OF = "2026-05-27"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the demo command."""
+    parser.add_argument("--fleet", type=Path, default=DEMO_FLEET, help="simulated fleet file (default: the demo)")
     parser.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the run directory goes")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, e.g. -m readiness")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the audit; exit 0 when the audit completed, whatever the guests' compliance (that is the report's)."""
+    """Run the audit; exit 0 when it completed, whatever the guests' compliance (that is the report's job)."""
     root = Path.cwd()
-    code = pytest.main(
-        [
-            str(root / "tests"),
-            "--inventory",
-            str(root / "inventories" / "example.yml"),
-            "--facts-dir",
-            str(root / "inventories" / "example-facts"),
-            "--as-of",
-            DEMO_AS_OF,
-            "--report-dir",
-            str(args.report_dir),
-            "-q",
-            *args.pytest_args,
-        ]
-    )
+    with tempfile.TemporaryDirectory(prefix="hotpatch-demo-") as tmp, serve_fleet(args.fleet) as fleet:
+        inventory = fleet.write_inventory(Path(tmp) / "demo-inventory.yml")
+        code = pytest.main(
+            [
+                str(root / "tests"),
+                "--inventory",
+                str(inventory),
+                "--as-of",
+                DEMO_AS_OF,
+                "--report-dir",
+                str(args.report_dir),
+                "-q",
+                *args.pytest_args,
+            ]
+        )
     return 0 if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) else int(code)
