@@ -4,9 +4,10 @@ NTLM is bound to the TCP connection, so each connection gets its own :class:`Con
 acceptor: NEGOTIATE is answered with a 401 carrying the CHALLENGE, AUTHENTICATE completes the context, and the
 rest of the connection needs no header. Messages are then sealed with MS-WSMV framing
 (``multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted"``). pyspnego's acceptor reads the
-accepted credentials only from the file named by ``NTLM_USER_FILE`` (lines ``DOMAIN:USER:PASSWORD``);
-:func:`ntlm_user_file` writes one to a private temporary directory while the simulator runs, unless the variable
-is already set by the user.
+accepted credentials only from the file named by ``NTLM_USER_FILE``; :func:`ntlm_user_file` writes one to a
+private temporary directory while the simulator runs, unless the variable is already set by the user. It uses
+the smbpasswd line format (LM and NT hashes), which, unlike ``DOMAIN:USER:PASSWORD``, allows any character in
+the password and keeps the clear text off the disk.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import spnego
 import spnego.exceptions
+from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1  # the hashes pyspnego's own acceptor compares with
 
 ENCRYPTED_TYPE = (
     'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"'
@@ -62,7 +64,8 @@ def ntlm_user_file(user: str, password: str) -> Iterator[None]:
 
 def _write_users() -> None:
     if _user_file is not None:
-        _user_file.write_text("".join(f":{u}:{p}\n" for u, p in _users), encoding="utf-8")
+        lines = (f"{u}:0:{lmowfv1(p).hex().upper()}:{ntowfv1(p).hex().upper()}:[U]:LCT-00000000\n" for u, p in _users)
+        _user_file.write_text("".join(lines), encoding="utf-8")
         _user_file.chmod(0o600)
 
 

@@ -83,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
         authorization = self.headers.get("Authorization", "")
         if authorization or not self.auth.ntlm_done:
             ok, challenges = self.auth.check(authorization)
+            if ok and self.auth.ntlm_done and authorization:
+                self.server.runtime.count("ntlm-handshake")
             if not ok:
                 self._reply(401, b"", challenges=challenges)
                 return
@@ -145,6 +147,13 @@ class RunningFleet:
         }
         hosts = {name: {"ansible_host": LOOPBACK, "ansible_port": port} for name, port in self.ports.items()}
         return {"all": {"vars": common, "hosts": hosts, "children": groups}}
+
+    def counts(self, name: str) -> dict[str, int]:
+        """How many WS-Management operations (Create, Command, ...) and NTLM handshakes guest `name` served."""
+        for server in self._servers:
+            if server.runtime.state.name == name:
+                return dict(server.runtime.counts)
+        return {}
 
     def write_inventory(self, path: Path, *, transport: str = "ntlm", **extra_vars: Any) -> Path:
         """Write :meth:`inventory` to `path` atomically (its appearance means every guest is listening)."""

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -66,12 +67,18 @@ class GuestRuntime:
         self._shells: dict[str, _Shell] = {}
         self._changed = threading.Condition()
         self.stopped = False
+        self.counts: Counter[str] = Counter()  # operations served, by name, for tests and benchmarks
 
     def stop(self) -> None:
         """Wake every waiting Receive so that its thread can end."""
         with self._changed:
             self.stopped = True
             self._changed.notify_all()
+
+    def count(self, event: str) -> None:
+        """Count one served operation or handshake."""
+        with self._changed:
+            self.counts[event] += 1
 
     def handle(self, body: bytes) -> tuple[int, bytes]:
         """(HTTP status, response envelope) for one SOAP request."""
@@ -87,6 +94,7 @@ class GuestRuntime:
             f"{_SHELL}/Signal": self._signal,
             f"{_TRANSFER}/Delete": self._delete,
         }.get(action)
+        self.count(action.rsplit("/", 1)[-1])
         if operation is None:
             return 500, _fault(message_id, Fault(_NO_SUCH_ACTION, f"The action {action} is not supported."))
         try:
