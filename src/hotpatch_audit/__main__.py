@@ -6,12 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from hotpatch_audit import demo
+from hotpatch_audit import demo, merge
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]
 
 COMMANDS: dict[str, Command] = {
     "demo": (demo.add_arguments, demo.run, "audit the bundled simulated fleet and write a report"),
+    "merge": (merge.add_arguments, merge.run, "merge the run directories of shards into one"),
 }
 
 

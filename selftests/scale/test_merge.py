@@ -1,0 +1,78 @@
+"""Shard runs merge into the same results as one unsharded run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hotpatch_audit.merge import MergeError, merge_runs
+from support import REPO
+
+EXAMPLE = ["--inventory", "inventories/example.yml", "--facts-dir", "inventories/example-facts", "--as-of"]
+
+
+def audit(report_dir: Path, *extra: str, as_of: str = "2026-05-27") -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "tests", *EXAMPLE, as_of, "--report-dir", str(report_dir), "-q", *extra],
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+    )
+    (run_dir,) = report_dir.iterdir()
+    return run_dir
+
+
+def by_key(doc: dict) -> list[dict]:
+    return sorted(doc["results"], key=lambda r: (r["guest"], r["control"]))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("shards")
+    return {
+        "full": audit(tmp / "full"),
+        "one": audit(tmp / "one", "--shard", "1/2"),
+        "two": audit(tmp / "two", "--shard", "2/2"),
+    }
+
+
+def test_merge_of_shards_equals_the_unsharded_run(runs: dict[str, Path], tmp_path: Path) -> None:
+    merged = merge_runs([runs["one"], runs["two"]], tmp_path / "merged")
+    full = json.loads((runs["full"] / "results.json").read_text())
+    assert by_key(merged) == by_key(full)
+    assert sorted(g["guest"] for g in merged["guests"]) == sorted(g["guest"] for g in full["guests"])
+    assert sorted(p.name for p in (tmp_path / "merged" / "facts").iterdir()) == sorted(
+        p.name for p in (runs["full"] / "facts").iterdir()
+    )
+    assert merged["run"]["merged_from"] == [
+        json.loads((runs[k] / "results.json").read_text())["run"]["id"] for k in ("one", "two")
+    ]
+    assert (tmp_path / "merged" / "junit.xml").read_text().count("<testcase") == len(full["results"])
+
+
+def test_overlapping_runs_are_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(MergeError, match="shards overlap"):
+        merge_runs([runs["one"], runs["full"]], tmp_path / "merged")
+
+
+def test_runs_with_another_as_of_are_refused_unless_allowed(runs: dict[str, Path], tmp_path: Path) -> None:
+    other = audit(tmp_path / "other", "--shard", "2/2", as_of="2026-05-28")
+    with pytest.raises(MergeError, match="different as_of"):
+        merge_runs([runs["one"], other], tmp_path / "merged")
+    assert merge_runs([runs["one"], other], tmp_path / "mixed", allow_mixed=True)["results"]
+
+
+def test_merge_command_line(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hotpatch_audit", "merge", str(runs["one"]), str(runs["two"]), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "results.json").is_file()
