@@ -118,6 +118,8 @@ def _decode(guest_name: str, stdout: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         reason = f"byte 0x{err.object[err.start]:02x} at offset {err.start} is not ASCII"
         raise _malformed(guest_name, reason, text) from err
+    if not ascii_text:
+        raise _malformed(guest_name, "the output is empty", "")
     try:
         data = json.loads(base64.b64decode(ascii_text, validate=True).decode("utf-8"))
     except ValueError as err:  # binascii.Error, UnicodeDecodeError and JSONDecodeError are all ValueErrors
@@ -128,7 +130,7 @@ def _decode(guest_name: str, stdout: bytes) -> dict[str, Any]:
 
 
 def _malformed(guest_name: str, reason: str, text: str) -> CollectionFailure:
-    start = f"; output starts {text[:40]!r}" if text else "; the output is empty"
+    start = f"; output starts {text[:40]!r}" if text else ""
     return CollectionFailure(
         f"{guest_name}: collector output is not valid base64 JSON: {reason}{start}", cause="malformed-output"
     )

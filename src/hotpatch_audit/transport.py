@@ -158,7 +158,7 @@ class WinRMTransport:
 
     def __init__(self, guest: Guest, *, deadline_sec: float | None = None) -> None:
         self.guest = guest
-        self.deadline_sec = deadline_sec or 3.0 * guest.connection.operation_timeout_sec
+        self.deadline_sec = 3.0 * guest.connection.operation_timeout_sec if deadline_sec is None else deadline_sec
         self._args = connection_args(guest)
         self._secret = str.__str__(self._args["password"]) if self._args["password"] else None
         self._lock = threading.Lock()
@@ -199,7 +199,7 @@ class WinRMTransport:
                 protocol.transport.close_session()
 
     def _execute(self, command: str, stdin: bytes | None, deadline_sec: float | None) -> CommandOutput:
-        deadline = time.monotonic() + (deadline_sec or self.deadline_sec)
+        deadline = time.monotonic() + (self.deadline_sec if deadline_sec is None else deadline_sec)
         with self._lock:
             try:
                 protocol, shell_id = self._shell()
