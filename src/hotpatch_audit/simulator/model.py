@@ -179,8 +179,10 @@ def _guest(doc: YamlDocument, name: str, v: dict[str, Any], at: Path_) -> GuestS
     reboot = v.get("reboot_pending") or {}
     _only(doc, (*at, "reboot_pending"), reboot, REBOOT_KEYS)
     _only(doc, (*at, "enrollment"), enrollment, {"name", "version"})
-    build = str(v.get("build", ""))
-    if not build.count(".") == 1 or not all(part.isdigit() for part in build.split(".")):
+    if v.get("build") is None:
+        raise FleetError(f"{doc.where(at)}: guest '{name}' has no build (e.g. build: \"20348.5074\")")
+    build = str(v["build"])
+    if build.count(".") != 1 or not all(part.isdigit() for part in build.split(".")):
         raise FleetError(f"{doc.where((*at, 'build'))}: build must look like 20348.5074, found '{build}'")
     last_boot = v.get("last_boot", GuestState.last_boot)
     if not isinstance(last_boot, datetime):
