@@ -17,14 +17,14 @@ def _split(pattern: str) -> list[str]:
     return [t.strip() for t in re.split(r"[,:]", pattern) if t.strip()]
 
 
-def _match(inventory: Inventory, term: str) -> set[str]:
+def _match(inventory: Inventory, term: str, what: str = "--limit") -> set[str]:
     if term in ("all", "*"):
         return set(inventory.guests)
     if term.startswith("~"):
         try:
             rx = re.compile(term[1:])
         except re.error as err:
-            msg = f"--limit: '{term}' is not a valid regular expression: {err}"
+            msg = f"{what}: '{term}' is not a valid regular expression: {err}"
             raise InventoryError(msg) from err
 
         def hit(name: str) -> bool:
@@ -41,22 +41,28 @@ def _match(inventory: Inventory, term: str) -> set[str]:
     return out
 
 
+def hosts_matching(inventory: Inventory, pattern: str, what: str = "--limit") -> frozenset[str]:
+    """Names of the guests `pattern` matches by host or group name, possibly none (`what` names the source)."""
+    terms = _split(pattern)
+    plain = [t for t in terms if t[0] not in "&!"]
+    chosen = set().union(*(_match(inventory, t, what) for t in plain)) if plain else set(inventory.guests)
+    for term in terms:
+        if term.startswith("&"):
+            chosen &= _match(inventory, term[1:], what)
+    for term in terms:
+        if term.startswith("!"):
+            chosen -= _match(inventory, term[1:], what)
+    return frozenset(chosen)
+
+
 def select(inventory: Inventory, pattern: str | None) -> list[Guest]:
     """The guests matched by `pattern`, in inventory order; all guests when `pattern` is None."""
     if pattern is None:
         return list(inventory)
-    terms = _split(pattern)
-    if not terms:
+    if not _split(pattern):
         msg = f"--limit '{pattern}' contains no pattern"
         raise InventoryError(msg)
-    plain = [t for t in terms if t[0] not in "&!"]
-    chosen = set().union(*(_match(inventory, t) for t in plain)) if plain else set(inventory.guests)
-    for term in terms:
-        if term.startswith("&"):
-            chosen &= _match(inventory, term[1:])
-    for term in terms:
-        if term.startswith("!"):
-            chosen -= _match(inventory, term[1:])
+    chosen = hosts_matching(inventory, pattern)
     if not chosen:
         msg = f"--limit '{pattern}' matched no guest of {inventory.path}"
         raise InventoryError(msg)

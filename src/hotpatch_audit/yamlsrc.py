@@ -94,4 +94,9 @@ def _convert(node: yaml.Node, at: Path_, lines: dict[Path_, int], path: Path) ->
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*at, i), lines, path) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node, deep=True)
+    try:
+        return yaml.SafeLoader(" ").construct_object(node, deep=True)
+    except ValueError as err:
+        # A scalar YAML resolves as a timestamp but that is no date, e.g. an unquoted 2026-13-01.
+        msg = f"{path}:{node.start_mark.line + 1}: {'.'.join(map(str, at))}: '{node.value}' is not valid: {err}"
+        raise YamlSourceError(msg) from err
