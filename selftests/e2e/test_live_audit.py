@@ -1,0 +1,155 @@
+"""End to end: the real plugin audits the demo fleet through real pywinrm and testinfra over loopback HTTP.
+
+The simulator runs in this process; the audit is a child pytest, exactly as a user runs it. Nothing in the
+transport is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotpatch_audit.simulator import DEMO_FLEET, RunningFleet, serve_fleet
+from support import REPO
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "Zebra-Kumquat-7731!"
+PASSWORD_ENV = "HOTPATCH_E2E_PASSWORD"
+CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07")
+ALL_PASS: dict[str, str] = {}
+ALL_ERROR = dict.fromkeys(CONTROLS, "error")
+EXPECTED: dict[str, dict[str, str]] = {
+    "hci-vm-01": ALL_PASS,
+    "hci-vm-02": ALL_PASS,
+    "hci-vm-03": ALL_PASS,
+    "hci-vm-04": {"HP-01": "failed", **dict.fromkeys(("HP-02", "HP-03", "HP-04", "HP-05", "HP-06"), "skipped")},
+    "hci-vm-05": {"HP-03": "failed"},
+    "hci-vm-06": {"HP-04": "failed"},
+    "hci-vm-07": {"HP-07": "failed"},
+    "hci-vm-08": {"HP-05": "failed"},
+    "hci-vm-09": {"HP-06": "failed"},
+    "hci-vm-10": ALL_ERROR,
+    "hci-vm-11": ALL_ERROR,
+    "hci-vm-12": ALL_ERROR,
+    "hci-vm-13": ALL_PASS,
+    "hci-vm-14": {"HP-04": "error"},
+    "hci-vm-15": ALL_PASS,
+    "hci-vm-16": {"HP-07": "failed"},
+    "hci-vm-17": ALL_ERROR,
+    "hci-vm-18": ALL_ERROR,
+}
+CAUSES = {
+    "hci-vm-10": "connection refused",
+    "hci-vm-11": "credentials refused (HTTP 401)",
+    "hci-vm-12": "not valid base64 JSON",
+    "hci-vm-14": "(security.vbs_status) could not be read: Access denied",
+    "hci-vm-17": "not ASCII",
+    "hci-vm-18": "The command line is too long.",
+}
+
+
+@dataclass(frozen=True)
+class Audit:
+    code: int
+    output: str
+    run_dir: Path
+    results: dict[str, Any]
+
+    def outcomes(self, guest: str) -> dict[str, str]:
+        return {r["control"]: r["outcome"] for r in self.results["results"] if r["guest"] == guest}
+
+    def messages(self, guest: str) -> str:
+        return " | ".join(r["message"] for r in self.results["results"] if r["guest"] == guest)
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[RunningFleet]:
+    with serve_fleet(DEMO_FLEET, password=PASSWORD, password_env=PASSWORD_ENV) as running:
+        yield running
+
+
+def audit(fleet: RunningFleet, tmp: Path, transport: str, *extra: str) -> Audit:
+    tmp.mkdir(parents=True, exist_ok=True)
+    inventory = fleet.write_inventory(tmp / f"inventory-{transport}.yml", transport=transport)
+    reports = tmp / f"reports-{transport}"
+    env = {**os.environ, PASSWORD_ENV: PASSWORD}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests",
+            "--inventory",
+            str(inventory),
+            "--as-of",
+            "2026-05-27",
+            "--report-dir",
+            str(reports),
+            "--deadline",
+            "20",
+            "-rA",
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    (run_dir,) = reports.iterdir()
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    return Audit(proc.returncode, proc.stdout + proc.stderr, run_dir, results)
+
+
+@pytest.fixture(scope="module", params=["ntlm", "basic"])
+def live(request: pytest.FixtureRequest, fleet: RunningFleet, tmp_path_factory: pytest.TempPathFactory) -> Audit:
+    return audit(fleet, tmp_path_factory.mktemp(request.param), request.param)
+
+
+@pytest.mark.parametrize("guest", list(EXPECTED))
+def test_every_demo_guest_has_its_expected_outcomes(live: Audit, guest: str) -> None:
+    expected = {c: EXPECTED[guest].get(c, "passed") for c in CONTROLS}
+    assert live.outcomes(guest) == expected, live.messages(guest)
+
+
+@pytest.mark.parametrize("guest", list(CAUSES))
+def test_fault_modes_name_their_cause(live: Audit, guest: str) -> None:
+    assert CAUSES[guest] in live.messages(guest)
+
+
+def test_collected_facts_are_stored_and_valid(live: Audit) -> None:
+    stored = sorted(p.stem for p in (live.run_dir / "facts").iterdir())
+    failed = {"hci-vm-10", "hci-vm-11", "hci-vm-12", "hci-vm-17", "hci-vm-18"}
+    assert stored == sorted(set(EXPECTED) - failed)
+    facts = json.loads((live.run_dir / "facts" / "hci-vm-01.json").read_text())
+    assert facts["os"]["operating_system_sku"] == 408
+    assert (facts["os"]["current_build"], facts["os"]["ubr"]) == (20348, 5074)
+
+
+def test_every_outcome_kind_is_shown(live: Audit) -> None:
+    kinds = {r["outcome"] for r in live.results["results"]}
+    assert {"passed", "failed", "error", "skipped"} <= kinds
+    assert live.output.rstrip().splitlines()[-1].startswith("compliance: 18 guests, 5 compliant, 7 non-compliant")
+
+
+def test_password_leaks_nowhere(fleet: RunningFleet, tmp_path: Path) -> None:
+    runs = [audit(fleet, tmp_path / "serial", "ntlm"), audit(fleet, tmp_path / "xdist", "ntlm", "-n", "2")]
+    for run in runs:
+        assert PASSWORD not in run.output
+        for path in run.run_dir.rglob("*"):
+            if path.is_file():
+                assert PASSWORD.encode() not in path.read_bytes(), path
+        for result in run.results["results"]:
+            assert PASSWORD not in result["test"]
+            assert PASSWORD not in result["message"]
+        assert run.outcomes("hci-vm-01") == dict.fromkeys(CONTROLS, "passed")
