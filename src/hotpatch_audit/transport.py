@@ -65,6 +65,10 @@ class CollectionFailure(CollectionError):
         self.transient = transient
         self.cause = cause
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep transient and cause when the error crosses a process boundary (pickle).
+        return (type(self), (str(self),), {"transient": self.transient, "cause": self.cause})
+
 
 class _Password(str):
     """The clear-text password pywinrm needs, with a repr that does not show it."""

@@ -1,4 +1,4 @@
-"""Serve a simulated fleet: one WS-Management endpoint over HTTP per guest, on 127.0.0.1 only.
+"""Serve a simulated fleet: one WS-Management endpoint over HTTP (or HTTPS) per guest, on 127.0.0.1 only.
 
 Each guest listens on its own port. One selector thread accepts on every listening socket and hands each new
 connection to a thread of its own (socketserver's ThreadingMixIn), so 1,000 idle guests cost 1,000 sockets and
@@ -16,6 +16,8 @@ import os
 import selectors
 import socket
 import socketserver
+import ssl
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,8 +42,13 @@ class _GuestServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, state: GuestState, user: str, password: str, connections: set[socket.socket]) -> None:
+    def __init__(
+        self, state: GuestState, user: str, password: str, connections: set[socket.socket], tls: ssl.SSLContext | None
+    ) -> None:
         super().__init__((LOOPBACK, 0), _Handler)
+        if tls is not None:
+            # The TLS handshake happens in the connection's own thread (Handler.setup), never in the accept loop.
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self.runtime = GuestRuntime(state)
         self.user, self.password = user, password
         self._connections = connections
@@ -59,6 +66,10 @@ class _GuestServer(ThreadingHTTPServer):
         self._connections.add(request)
         super().process_request(request, client_address)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-request or rejects the certificate is normal here: log, do not print.
+        log.debug("%s: connection error: %r", self.runtime.state.name, sys.exc_info()[1])
+
     def shutdown_request(self, request: Any) -> None:
         self._connections.discard(request)
         super().shutdown_request(request)
@@ -72,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
         state = self.server.runtime.state
         self.auth = ConnectionAuth(self.server.user, self.server.password, refuse=state.faults.credentials_refused)
 
@@ -129,6 +142,7 @@ class RunningFleet:
     fleet: Fleet
     ports: dict[str, int]
     password_env: str
+    scheme: str = "http"
     _servers: list[_GuestServer] = field(default_factory=list, repr=False)
 
     def inventory(self, *, transport: str = "ntlm", **extra_vars: Any) -> dict[str, Any]:
@@ -139,7 +153,7 @@ class RunningFleet:
                 groups.setdefault(group, {"hosts": {}})["hosts"][state.name] = None
         common = {
             "ansible_connection": "winrm",
-            "ansible_winrm_scheme": "http",
+            "ansible_winrm_scheme": self.scheme,
             "ansible_winrm_transport": transport,
             "ansible_user": self.fleet.user,
             "hotpatch_password_env": self.password_env,
@@ -167,9 +181,13 @@ class RunningFleet:
 
 @contextlib.contextmanager
 def serve_fleet(
-    fleet: Fleet | Path | str = DEMO_FLEET, *, password: str | None = None, password_env: str | None = None
+    fleet: Fleet | Path | str = DEMO_FLEET,
+    *,
+    password: str | None = None,
+    password_env: str | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[RunningFleet]:
-    """Serve every guest of `fleet` until the context exits.
+    """Serve every guest of `fleet` until the context exits; over https when a server `tls` context is given.
 
     The password is `password`, else the value of the fleet's password variable (or `password_env`), else the
     fleet's demo password; in the last case the variable is set for this process while the fleet runs, so that
@@ -196,10 +214,10 @@ def serve_fleet(
                     closed.append(sock)
                     ports[state.name] = sock.getsockname()[1]
                 else:
-                    servers.append(_GuestServer(state, model.user, secret, connections))
+                    servers.append(_GuestServer(state, model.user, secret, connections, tls))
                     ports[state.name] = servers[-1].server_address[1]
             with _accepting(servers):
-                yield RunningFleet(model, ports, env_name, servers)
+                yield RunningFleet(model, ports, env_name, "https" if tls else "http", servers)
     finally:
         for server in servers:
             server.runtime.stop()
