@@ -18,7 +18,7 @@ from hotpatch_audit.facts import parse_facts
 from hotpatch_audit.inventory import Inventory, Secret
 from hotpatch_audit.powershell import CMD_LINE_LIMIT, powershell_command
 from hotpatch_audit.simulator import Fleet, RunningFleet
-from hotpatch_audit.transport import CollectionFailure, WinRMTransport, open_transport
+from hotpatch_audit.transport import CollectionFailure, TransportPool, WinRMTransport, open_transport
 from live.livesupport import PASSWORD, build_fleet, expected_facts, guest_with
 
 pytestmark = pytest.mark.e2e
@@ -132,6 +132,18 @@ def test_testinfra_host_shares_the_guest_connection(running: RunningFleet, basic
         assert PASSWORD not in repr(host.backend.conn_args)
     assert (unknown.rc, unknown.stdout, unknown.stderr) == (1, "", NOT_RECOGNIZED)
     assert running.counts("hci-vm-02")["Create"] == before + 1  # one shell for the collector and both host.run
+
+
+def test_pool_keeps_one_connection_per_guest_for_the_run(running: RunningFleet, ntlm_inventory: Inventory) -> None:
+    guest = ntlm_inventory.guests["hci-vm-06"]
+    before = running.counts("hci-vm-06").get("Create", 0)
+    with TransportPool() as pool:
+        facts = collect_with(pool.get(guest), guest.name)
+        assert pool.get(guest) is pool.get(guest)
+        assert pool.get(guest).host.check_output("hostname") == "HCI-VM-06"
+    assert facts["security"]["vbs_status"] == 1
+    counts = running.counts("hci-vm-06")
+    assert (counts["Create"] - before, counts["Delete"]) == (1, counts["Create"])  # closed at the end of the run
 
 
 def test_ntlm_handshakes_once_per_guest_connection(running: RunningFleet, ntlm_inventory: Inventory) -> None:

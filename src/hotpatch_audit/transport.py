@@ -269,6 +269,34 @@ def open_transport(guest: Guest, *, deadline_sec: float | None = None) -> WinRMT
     return WinRMTransport(guest, deadline_sec=deadline_sec)
 
 
+class TransportPool:
+    """One transport per guest for a whole run (collector and users' ``host.run`` alike), closed together."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, WinRMTransport] = {}
+
+    def __enter__(self) -> TransportPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def get(self, guest: Guest) -> WinRMTransport:
+        """The guest's transport, opened on first use."""
+        with self._lock:
+            if guest.name not in self._open:
+                self._open[guest.name] = WinRMTransport(guest)
+            return self._open[guest.name]
+
+    def close(self) -> None:
+        """Close every transport of the pool."""
+        with self._lock:
+            transports, self._open = list(self._open.values()), {}
+        for transport in transports:
+            transport.close()
+
+
 def _wire_host(transport: WinRMTransport) -> Any:
     """The guest's testinfra Host, its commands routed through `transport` (id ``winrm://<guest name>``)."""
     host = testinfra.get_host(f"winrm://{quote(transport.guest.name, safe='')}", _hotpatch_audit_guest=True)
