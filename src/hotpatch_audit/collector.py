@@ -39,12 +39,11 @@ class _BadValue(ValueError):
 
 @dataclass(frozen=True)
 class Probe:
-    """One entry of the probe list: the fact it fills, how it is read (for the engine) and normalised."""
+    """One entry of the probe list: the fact it fills, how it is read (by the engine) and normalised."""
 
     fact: str
     read: str
     as_: str
-    spec: dict[str, Any]
 
 
 @cache
@@ -57,7 +56,7 @@ def probe_document() -> dict[str, Any]:
 
 def probes() -> tuple[Probe, ...]:
     """The bundled probes, in facts-file order."""
-    return tuple(Probe(p["fact"], p["read"], p["as"], p) for p in probe_document()["probes"])
+    return tuple(Probe(p["fact"], p["read"], p["as"]) for p in probe_document()["probes"])
 
 
 @cache

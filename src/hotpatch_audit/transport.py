@@ -317,7 +317,8 @@ def _describe(err: BaseException, conn: Connection) -> tuple[str, str, bool]:
     where = conn.endpoint
     if isinstance(err, _Deadline):
         return "operation-timeout", f"WS-Management operation timed out after {err.seconds:.0f} s", True
-    if isinstance(err, InvalidCredentialsError | PermissionError):
+    # requests_ntlm raises PermissionError when the server answers NEGOTIATE without a challenge.
+    if isinstance(err, InvalidCredentialsError) or (isinstance(err, PermissionError) and "NTLM" in str(err)):
         return "auth", f"credentials refused (HTTP 401) for user '{conn.user}' over {conn.transport}", False
     if isinstance(err, WinRMOperationTimeoutError):
         return "operation-timeout", "WS-Management operation timed out", True
