@@ -25,7 +25,10 @@ log = logging.getLogger("hotpatch_audit.simulator")
 
 def main(argv: list[str] | None = None) -> int:
     """Run the simulator; return the process exit code."""
-    parser = argparse.ArgumentParser(prog="python -m hotpatch_audit.simulator", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m hotpatch_audit.simulator",
+        description="Serve a simulated fleet of Windows guests as WS-Management endpoints on loopback.",
+    )
     parser.add_argument("--fleet", type=Path, default=DEMO_FLEET, help="fleet YAML file (default: the demo fleet)")
     parser.add_argument("--inventory-out", type=Path, required=True, help="where to write the Ansible inventory")
     parser.add_argument("--password-env", help="environment variable holding the password (default: the fleet's)")
