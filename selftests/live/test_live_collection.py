@@ -56,7 +56,7 @@ FAULTS = [
     ("hci-vm-17", r"collector output is not valid base64 JSON: byte 0xc3 at offset \d+ is not ASCII; "
      r"output starts 'Zugriff verweigert: Überprüfung.*", False),
     ("hci-vm-18", r"collector exited with code 1: The command line is too long\.", False),
-    ("hci-vm-91", r"WS-Management operation timed out after 3 s", True),
+    ("hci-vm-91", r"WS-Management operation timed out after [34] s", True),  # deadline 3 x 1 s
 ]  # fmt: skip
 
 
