@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import inspect
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,14 @@ from hotpatch_audit.results import (
     GuestVerdict,
     Result,
     RunInfo,
+    exit_code,
     results_document,
     verdicts,
     write_json,
 )
 from hotpatch_audit.session import AuditSession
+from hotpatch_audit.verdict import outcome_of, waiver_of
+from hotpatch_audit.waivers import WaiverBook, notes_for_people
 
 
 def control_meta(marker: pytest.Mark, item: pytest.Item) -> ControlMeta:
@@ -62,25 +67,16 @@ def one_line(text: str) -> str:
     return ""
 
 
-def outcome_of(report: pytest.TestReport) -> str | None:
-    """The audit outcome a report carries, or None for phases that do not decide the outcome."""
-    if report.when == "setup":
-        if report.failed:
-            return "error"
-        return "skipped" if report.skipped else None
-    if report.when == "call":
-        return "passed" if report.passed else "failed"
-    return None
-
-
 class Recorder:
     """Collects one Result per test and writes the results file."""
 
-    def __init__(self, session: AuditSession) -> None:
+    def __init__(self, session: AuditSession, waivers: WaiverBook | None = None) -> None:
         self.session = session
+        self.waivers = waivers or WaiverBook(None, session.started.date())
         self.run_dir: Path | None = None
         self.results: dict[str, Result] = {}
         self.controls: dict[str, ControlMeta] = {}
+        self._document: dict[str, Any] | None = None
 
     def remember(self, meta: ControlMeta) -> None:
         """Keep a control's full metadata (from the check itself) for the results file."""
@@ -104,6 +100,7 @@ class Recorder:
             severity=props.get("severity", "medium"),
             outcome=outcome,
             message=props.get("message") or ("" if outcome == "passed" else _message(report)),
+            waiver=waiver_of(props),
             test=report.nodeid,
         )
 
@@ -127,9 +124,13 @@ class Recorder:
         }
         return verdicts([g.name for g in s.guests], self.ordered(), details)
 
-    def write(self) -> Path:
-        """Write ``results.json`` into the run directory."""
-        assert self.run_dir is not None  # noqa: S101 - write() is only called once the run dir exists
+    def document(self) -> dict[str, Any]:
+        """The results.json content, built once when the run has finished (the report shows the same)."""
+        if self._document is None:
+            self._document = self._build_document()
+        return self._document
+
+    def _build_document(self) -> dict[str, Any]:
         s = self.session
         run = RunInfo(
             id=s.run_id,
@@ -144,10 +145,38 @@ class Recorder:
             policy=s.policy.summary(),
             limit=s.options.limit,
             mode=s.mode,
+            operator=_operator(),
+            host=socket.gethostname(),
+            inventory=str(s.options.inventory),
         )
+        waived: dict[int, int] = {}
+        for r in self.results.values():
+            if r.waiver is not None and r.waiver.get("entry") is not None:
+                waived[r.waiver["entry"]] = waived.get(r.waiver["entry"], 0) + 1
+        waivers = self.waivers.summary([g.name for g in s.guests], waived)
+        return results_document(run, list(self.controls.values()), self.verdicts(), self.ordered(), waivers)
+
+    def write(self) -> Path:
+        """Write ``results.json`` into the run directory."""
+        assert self.run_dir is not None  # noqa: S101 - write() is only called once the run dir exists
         path = self.run_dir / "results.json"
-        write_json(path, results_document(run, list(self.controls.values()), self.verdicts(), self.ordered()))
+        write_json(path, self.document())
         return path
+
+    def exit_status(self, pytest_status: int) -> int:
+        """The run's exit code from the recorded outcomes, when pytest finished normally (0 or 1).
+
+        Interrupted, internal and usage errors and an empty collection keep pytest's code. A failure pytest saw
+        outside the controls (say a teardown error) keeps 1.
+        """
+        if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not self.results:
+            return pytest_status
+        code = exit_code(r.outcome for r in self.results.values())
+        return pytest_status if code == 0 else code
+
+    def waiver_notes(self) -> list[str]:
+        """Waivers that need attention: expiring soon, expired, or matching nothing."""
+        return notes_for_people(self.document()["waivers"])
 
     def summary_line(self, report_path: str | None) -> str:
         """``compliance: N guests, C compliant, F non-compliant, E not evaluated — <report>``."""
@@ -158,6 +187,13 @@ class Recorder:
             f"{statuses.count('non-compliant')} non-compliant, {statuses.count('not evaluated')} not evaluated"
             f" \u2014 {where}"
         )
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry, as in some containers
+        return "unknown"
 
 
 def _message(report: pytest.TestReport) -> str:

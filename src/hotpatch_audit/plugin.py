@@ -19,10 +19,13 @@ from hotpatch_audit.errors import HotpatchAuditError, InputFileError
 from hotpatch_audit.evidence import Recorder, control_meta, one_line
 from hotpatch_audit.facts import GuestFacts
 from hotpatch_audit.fleet import Progress
+from hotpatch_audit.integrity import MANIFEST, write_manifest
 from hotpatch_audit.results import ControlMeta
 from hotpatch_audit.session import AuditOptions, AuditSession
 from hotpatch_audit.shard import Shard
 from hotpatch_audit.updates import UpdateContext
+from hotpatch_audit.verdict import annotate
+from hotpatch_audit.waivers import WaiverBook, load_waivers
 
 SESSION = pytest.StashKey[AuditSession]()
 RUN_DIR_KEY = "hotpatch_run_dir"
@@ -45,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--deadline", type=float, default=120.0, help="seconds per guest for live collection, retries included"
     )
     group.addoption("--shard", type=_shard, help="audit only shard K of N (K/N), split stably by guest name")
+    group.addoption("--waivers", type=Path, help="waiver file: approved, expiring exceptions (guests, control)")
 
 
 def _shard(text: str) -> Shard:
@@ -91,10 +95,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(msg)
     try:
         session = AuditSession.load(options)
+        waivers = _waivers(config.getoption("waivers"), session)
     except InputFileError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[SESSION] = session
-    recorder = Recorder(session)
+    recorder = Recorder(session, waivers)
     config.pluginmanager.register(AuditHooks(config, session, recorder), "hotpatch-audit")
     if config.option.collectonly:
         return
@@ -113,7 +118,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("html"):
         from hotpatch_audit.htmlreport import HtmlHooks
 
-        config.pluginmanager.register(HtmlHooks(session, recorder), "hotpatch-html")
+        config.pluginmanager.register(HtmlHooks(recorder.document, run_dir), "hotpatch-html")
+
+
+def _waivers(path: Path | None, session: AuditSession) -> WaiverBook:
+    """The waiver file resolved against the inventory, judged on --as-of or else the day the run started."""
+    as_of = session.options.as_of or session.started.date()
+    return WaiverBook.resolve(load_waivers(path) if path is not None else None, session.inventory, as_of)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -205,12 +216,8 @@ class AuditHooks:
         guest = _guest_of(item)
         meta = control_meta(marker, item)
         message = _classify(report, call)
-        report.user_properties.extend(
-            [("guest", guest), ("control", meta.id), ("title", meta.title), ("severity", meta.severity)]
-        )
-        if message:
-            report.user_properties.append(("message", message))
-        if call.when == "call" and guest in self.session.facts and meta.reads and self.html:
+        outcome = annotate(report, item, self.recorder.waivers, guest, meta, message)
+        if outcome not in (None, "skipped") and guest in self.session.facts and meta.reads and self.html:
             from hotpatch_audit.htmlreport import facts_extra
 
             extra = facts_extra(self.session.facts[guest], meta.reads)
@@ -229,15 +236,36 @@ class AuditHooks:
         """Record one result per test; runs on the controller, so it also works under xdist."""
         self.recorder.add(report)
 
-    def pytest_sessionfinish(self) -> None:
-        """Write results.json into the run directory."""
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write results.json; exit 1 when a control failed, 6 when none failed but some were not evaluated."""
         if self.recorder.run_dir is not None and not hasattr(self.config, "workerinput"):
             self.recorder.write()
+            session.exitstatus = self.recorder.exit_status(session.exitstatus)
 
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """List the waivers that need attention: expiring within 14 days, expired, or matching nothing."""
+        if self.recorder.run_dir is None or hasattr(self.config, "workerinput"):
+            return
+        notes = self.recorder.waiver_notes()
+        if notes:
+            terminalreporter.section("waivers", yellow=True)
+            for line in notes:
+                terminalreporter.write_line(line)
+
+    @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        """End the terminal output with the one-line compliance summary and the report path."""
+        """Seal the run directory with manifest.sha256, then end with the one-line compliance summary.
+
+        Trylast: pytest-html writes report.html and JUnit writes junit.xml in pytest_sessionfinish, so every
+        file has its final bytes when the manifest is computed.
+        """
+        if self.recorder.run_dir is None or hasattr(config, "workerinput"):
+            return
+        digest = write_manifest(self.recorder.run_dir)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if self.recorder.run_dir is not None and reporter is not None and not hasattr(config, "workerinput"):
+        if reporter is not None:
+            reporter.write_line(f"integrity: {MANIFEST} sha256 {digest}")
             reporter.write_line(self.recorder.summary_line(config.option.htmlpath))
 
 

@@ -15,6 +15,10 @@ import jsonschema
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
 NOT_FAILING = frozenset({"passed", "skipped", "waived"})
+# Exit codes of an audit run; pytest keeps 2 (interrupted), 3 (internal error), 4 (usage), 5 (nothing collected).
+EXIT_COMPLIANT = 0
+EXIT_NON_COMPLIANT = 1
+EXIT_NOT_EVALUATED = 6
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class ControlMeta:
             "severity": self.severity,
             "rationale": self.rationale,
             "refs": list(self.refs),
+            "reads": list(self.reads),
             "readiness": self.readiness,
         }
 
@@ -82,6 +87,14 @@ def guest_status(outcomes: Iterable[str]) -> str:
     return "compliant"
 
 
+def exit_code(outcomes: Iterable[str]) -> int:
+    """1 when any control failed, else 6 when any could not be evaluated, else 0 (passed, skipped, waived)."""
+    seen = set(outcomes)
+    if "failed" in seen:
+        return EXIT_NON_COMPLIANT
+    return EXIT_NOT_EVALUATED if "error" in seen else EXIT_COMPLIANT
+
+
 def verdicts(
     guests: Sequence[str], results: Sequence[Result], details: Mapping[str, GuestVerdict] | None = None
 ) -> list[GuestVerdict]:
@@ -112,6 +125,9 @@ class RunInfo:
     policy: Mapping[str, Any] = field(default_factory=dict)
     limit: str | None = None
     mode: str = "replay"
+    operator: str = ""
+    host: str = ""
+    inventory: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for the results file."""
@@ -128,6 +144,9 @@ class RunInfo:
             "policy": dict(self.policy),
             "limit": self.limit,
             "mode": self.mode,
+            "operator": self.operator,
+            "host": self.host,
+            "inventory": self.inventory,
         }
 
 
@@ -145,7 +164,11 @@ def results_schema() -> dict[str, Any]:
 
 
 def results_document(
-    run: RunInfo, controls: Sequence[ControlMeta], guests: Sequence[GuestVerdict], results: Sequence[Result]
+    run: RunInfo,
+    controls: Sequence[ControlMeta],
+    guests: Sequence[GuestVerdict],
+    results: Sequence[Result],
+    waivers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The complete results.json content, validated against its schema."""
     doc = {
@@ -154,6 +177,7 @@ def results_document(
         "controls": [c.as_json() for c in sorted(controls, key=lambda c: c.id)],
         "guests": [asdict(g) for g in guests],
         "results": [r.as_json() for r in results],
+        "waivers": waivers,
     }
     jsonschema.validate(doc, results_schema())
     return doc

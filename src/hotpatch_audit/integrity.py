@@ -1,0 +1,152 @@
+"""Integrity of a run directory: ``manifest.sha256`` over every file, and ``python -m hotpatch_audit verify``.
+
+The manifest is in sha256sum's format, so ``cd RUN_DIR && sha256sum -c manifest.sha256`` checks it as well.
+Verification reports every changed, missing and extra file. A manifest is no signature: whoever can change
+the files can rewrite it. The run therefore prints the manifest's own digest, to keep with the CI log or the
+change ticket, and ``verify`` prints it again for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotpatch_audit.errors import HotpatchAuditError
+
+MANIFEST = "manifest.sha256"
+_LINE = re.compile(r"^(\\?)([0-9a-f]{64}) [ *](.+)$")
+EXIT_VERIFIED, EXIT_MISMATCH, EXIT_CANNOT_VERIFY = 0, 1, 2
+
+
+class IntegrityError(HotpatchAuditError):
+    """The run directory or its manifest cannot be read."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What differs between a run directory and its manifest."""
+
+    checked: int
+    changed: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every file matches and none is missing or extra."""
+        return not (self.changed or self.missing or self.extra)
+
+    def problems(self) -> list[str]:
+        """One line per difference, e.g. ``changed: results.json``."""
+        return [
+            *(f"changed: {name}" for name in self.changed),
+            *(f"missing: {name}" for name in self.missing),
+            *(f"extra: {name}" for name in self.extra),
+        ]
+
+
+def sha256_file(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_digests(run_dir: Path) -> dict[str, str]:
+    """Digest of every file under `run_dir` except the manifest, keyed by POSIX path relative to it."""
+    if not run_dir.is_dir():
+        msg = f"{run_dir}: not a run directory"
+        raise IntegrityError(msg)
+    return {
+        path.relative_to(run_dir).as_posix(): sha256_file(path)
+        for path in sorted(run_dir.rglob("*"))
+        if path.is_file() and path.relative_to(run_dir).as_posix() != MANIFEST
+    }
+
+
+def write_manifest(run_dir: Path, digests: dict[str, str] | None = None) -> str:
+    """Write ``manifest.sha256`` (all files, or the given digests); return the manifest's own SHA-256."""
+    entries = file_digests(run_dir) if digests is None else digests
+    text = "".join(_format(name, digest) for name, digest in sorted(entries.items()))
+    path = run_dir / MANIFEST
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_manifest(run_dir: Path) -> dict[str, str]:
+    """The manifest's entries; IntegrityError when it is missing or malformed."""
+    path = run_dir / MANIFEST
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        msg = f"{path}: no manifest: this run directory cannot be verified"
+        raise IntegrityError(msg) from None
+    except (OSError, UnicodeDecodeError) as err:
+        msg = f"{path}: cannot read the manifest: {err}"
+        raise IntegrityError(msg) from err
+    entries: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        match = _LINE.match(line)
+        if match is None:
+            msg = f"{path}:{number}: not a sha256sum line: {line[:80]!r}"
+            raise IntegrityError(msg)
+        escaped, digest, name = match.groups()
+        entries[_unescape(name) if escaped else name] = digest
+    return entries
+
+
+def verify(run_dir: Path, *, skip: frozenset[str] = frozenset()) -> Verification:
+    """Compare `run_dir` with its manifest; names in `skip` are left out on both sides."""
+    expected = {k: v for k, v in read_manifest(run_dir).items() if k not in skip}
+    actual = {k: v for k, v in file_digests(run_dir).items() if k not in skip}
+    return Verification(
+        checked=len(expected),
+        changed=tuple(sorted(k for k in expected.keys() & actual.keys() if expected[k] != actual[k])),
+        missing=tuple(sorted(expected.keys() - actual.keys())),
+        extra=tuple(sorted(actual.keys() - expected.keys())),
+    )
+
+
+def manifest_digest(run_dir: Path) -> str:
+    """The SHA-256 of the manifest file itself."""
+    return sha256_file(run_dir / MANIFEST)
+
+
+def _format(name: str, digest: str) -> str:
+    # sha256sum escapes names holding a backslash or a newline and marks the line with a leading backslash.
+    if "\\" in name or "\n" in name:
+        return f"\\{digest}  {name.replace(chr(92), chr(92) * 2).replace(chr(10), chr(92) + 'n')}\n"
+    return f"{digest}  {name}\n"
+
+
+def _unescape(name: str) -> str:
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), name)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the verify command."""
+    parser.add_argument("run_dir", type=Path, help="the run directory to check against its manifest.sha256")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify; exit 0 when everything matches, 1 when a file changed, is missing or is extra, 2 when unverifiable."""
+    try:
+        result = verify(args.run_dir)
+        digest = manifest_digest(args.run_dir)
+    except IntegrityError as err:
+        print(f"verify: {err}")  # noqa: T201 - command-line output
+        return EXIT_CANNOT_VERIFY
+    if result.ok:
+        print(  # noqa: T201 - command-line output
+            f"verify: {args.run_dir}: OK, {result.checked} files match {MANIFEST} (manifest sha256 {digest})"
+        )
+        return EXIT_VERIFIED
+    print(f"verify: {args.run_dir}: {len(result.problems())} difference(s) from {MANIFEST}:")  # noqa: T201
+    for line in result.problems():
+        print(f"  {line}")  # noqa: T201 - command-line output
+    return EXIT_MISMATCH

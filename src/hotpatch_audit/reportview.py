@@ -1,0 +1,283 @@
+"""The audit sections of report.html, rendered from the results document and the stored facts alone.
+
+Because the run and ``python -m hotpatch_audit report`` both render from results.json plus ``facts/``, a
+re-rendered report shows exactly what the run's report showed. Everything is inline (styles, script, data):
+the page loads nothing from the network. Text from guests and input files is always escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from functools import cache
+from html import escape
+from importlib import resources
+from typing import Any
+
+OUTCOME_MARKS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "waived": "W", "skipped": "\u2013"}
+OS_NAMES = {"20348": "Windows Server 2022", "26100": "Windows Server 2025"}
+STATUSES = ("compliant", "non-compliant", "not evaluated")
+
+
+@cache
+def asset(name: str) -> str:
+    """A static file of the report (CSS or JavaScript) shipped in the package."""
+    return resources.files("hotpatch_audit").joinpath("report", name).read_text(encoding="utf-8")
+
+
+def row_anchor(guest: str, control: str) -> str:
+    """The HTML id of a test's row in the results table, safe in a URL fragment."""
+    token = re.sub(r"[^A-Za-z0-9_.-]", lambda m: f"_{ord(m.group()):x}_", guest)
+    return f"hp-r-{token}-{control}"
+
+
+def render_sections(doc: Mapping[str, Any], facts_texts: Mapping[str, str], note: str = "") -> str:
+    """All audit sections, their style, data and script, as one HTML fragment for the report's summary."""
+    controls = [c["id"] for c in doc.get("controls", [])] or sorted({r["control"] for r in doc["results"]})
+    parts = [
+        f"<style>{asset('report.css')}</style>",
+        '<div id="hp-top">',
+        _header(doc, note),
+        _fleet(doc, controls),
+        _waivers(doc),
+        _matrix(doc, controls),
+        "</div>",
+        _appendix(doc),
+        _facts_dialog(),
+        f'<script type="application/json" id="hp-facts">{_script_json(_facts_data(doc, facts_texts))}</script>',
+        f"<script>{asset('report.js')}</script>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _facts_data(doc: Mapping[str, Any], facts_texts: Mapping[str, str]) -> dict[str, Any]:
+    errors = {g["guest"]: g["facts_error"] for g in doc.get("guests", []) if g.get("facts_error")}
+    return {"texts": dict(facts_texts), "errors": errors}
+
+
+def _script_json(data: Any) -> str:
+    # Inside <script> only "</" could end the element; escaping <, > and & keeps any guest text inert.
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _dl(rows: Sequence[tuple[str, str]]) -> str:
+    return "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in rows)
+
+
+def _code(text: object) -> str:
+    return f"<code>{escape(str(text))}</code>"
+
+
+def _header(doc: Mapping[str, Any], note: str) -> str:
+    run = doc["run"]
+    policy = run.get("policy") or {}
+    newest = ", ".join(
+        f"{escape(OS_NAMES.get(k, k))} ({escape(k)}): {escape(v)}" for k, v in sorted(run["catalog_newest"].items())
+    )
+    disabled = "; ".join(f"{k} ({v})" for k, v in sorted((policy.get("disabled_controls") or {}).items()))
+    accepted = "; ".join(f"{a['build']} as {a['as']} ({a['reason']})" for a in policy.get("accepted_builds") or [])
+    policy_text = escape(
+        f"{policy.get('source', 'default policy')}; grace {policy.get('grace_days', '?')} days"
+        + (f"; disabled: {disabled}" if disabled else "")
+        + (f"; accepted builds: {accepted}" if accepted else "")
+    )
+    waivers = doc.get("waivers")
+    waiver_text = (
+        f"{escape(waivers['source'])} ({len(waivers['entries'])} entries, judged on {escape(waivers['as_of'])}) "
+        f"sha256 {_code(waivers['sha256'])}"
+        if waivers
+        else "none"
+    )
+    rows = [
+        ("Run", f"{_code(run['id'])} ({escape(run.get('mode', ''))}), limit {escape(run.get('limit') or 'all')}"),
+        ("Operator", f"{escape(run.get('operator') or 'unknown')} on {escape(run.get('host') or 'unknown')}"),
+        ("Started", escape(run["started"])),
+        ("Finished", escape(run["finished"])),
+        ("As of", escape(run["as_of"] or "each guest's collection date")),
+        ("Suite version", escape(run["suite_version"])),
+        ("Inventory", f"{escape(run.get('inventory', ''))} sha256 {_code(run['inventory_sha256'])}"),
+        ("Catalog", f"{escape(', '.join(run.get('catalog_sources', [])))} sha256 {_code(run.get('catalog_sha256'))}"),
+        ("Newest catalog month", newest or "none"),
+        ("Policy", policy_text),
+        ("Waivers", waiver_text),
+    ]
+    if run.get("merged_from"):
+        rows.append(("Merged from", escape(", ".join(run["merged_from"]))))
+    banner = f'<p class="hp-note">{escape(note)}</p>' if note else ""
+    return f'<section id="hp-run"><h2>Audit run</h2>{banner}<dl class="hp-meta">{_dl(rows)}</dl></section>'
+
+
+def _fleet(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
+    statuses = Counter(g["status"] for g in doc.get("guests", []))
+    tiles = "".join(
+        f'<button type="button" class="hp-tile hp-s-{s.replace(" ", "-")}" data-status="{s}">'
+        f"<b>{statuses.get(s, 0)}</b>{s}</button>"
+        for s in STATUSES
+    )
+    total = f'<div class="hp-tile hp-s-all"><b>{len(doc.get("guests", []))}</b>guests</div>'
+    titles = {c["id"]: c for c in doc.get("controls", [])}
+    rows = []
+    for control in controls:
+        counts = Counter(r["outcome"] for r in doc["results"] if r["control"] == control)
+        applicable = sum(counts.values()) - counts["skipped"]
+        rate = counts["passed"] / applicable if applicable else None
+        bar = (
+            f'<span class="hp-bar"><span style="width:{rate * 100:.1f}%"></span></span> {rate * 100:.0f}%'
+            if rate is not None
+            else "\u2013"
+        )
+        meta = titles.get(control, {})
+        cells = "".join(f'<td class="hp-n o-{o}">{counts[o] or ""}</td>' for o in OUTCOME_MARKS)
+        rows.append(
+            f'<tr><th><a href="#hp-c-{escape(control)}">{escape(control)}</a></th>'
+            f"<td>{escape(meta.get('title', ''))}</td><td>{escape(meta.get('severity', ''))}</td>"
+            f"{cells}<td class='hp-rate'>{bar}</td></tr>"
+        )
+    head = "".join(f'<th class="o-{o}">{o}</th>' for o in OUTCOME_MARKS)
+    return (
+        '<section id="hp-fleet"><h2>Fleet summary</h2>'
+        f'<div class="hp-tiles">{total}{tiles}</div>'
+        '<table class="hp-table"><thead><tr><th>Control</th><th>Title</th><th>Severity</th>'
+        f'{head}<th title="passed / (all \u2212 skipped)">Pass rate</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _tr(cells: Sequence[str], cls: str = "") -> str:
+    attr = f' class="{cls}"' if cls else ""
+    return f"<tr{attr}>{''.join(f'<td>{c}</td>' for c in cells)}</tr>"
+
+
+def _waivers(doc: Mapping[str, Any]) -> str:
+    summary = doc.get("waivers")
+    waived = [r for r in doc["results"] if r.get("waiver")]
+    if not summary and not waived:
+        return ""
+    parts = ['<section id="hp-waivers"><h2>Waivers</h2>']
+    if summary:
+        rows = "".join(
+            _tr(
+                [
+                    f"#{e['entry']}",
+                    escape(e["control"]),
+                    escape(", ".join(e["guests"])),
+                    escape(e["justification"]),
+                    escape(e["approved_by"]),
+                    escape(e["expires"]),
+                    escape(e.get("ticket") or ""),
+                    escape(e["state"]),
+                    str(e.get("matched_guests", "")),
+                    str(e.get("waived", "")),
+                    escape("; ".join(e.get("notes", []))),
+                ],
+                f"hp-w-{escape(e['state'])}",
+            )
+            for e in summary["entries"]
+        )
+        parts.append(
+            f"<p>{escape(summary['source'])}, judged on {escape(summary['as_of'])}; expiring = at most "
+            f"{summary.get('expiry_warning_days', 14)} days left.</p>"
+            '<table class="hp-table" id="hp-waiver-table"><thead><tr><th>#</th><th>Control</th><th>Guests</th>'
+            "<th>Justification</th><th>Approved by</th><th>Expires</th><th>Ticket</th><th>State</th>"
+            f"<th>Guests matched</th><th>Results waived</th><th>Notes</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    if waived:
+        rows = "".join(_waived_row(r) for r in waived)
+        parts.append(
+            '<h3>Waived results</h3><table class="hp-table" id="hp-waived"><thead><tr><th>Guest</th><th>Control</th>'
+            "<th>Underlying outcome</th><th>Message</th><th>Justification</th><th>Approved by</th><th>Expires</th>"
+            f"<th>Ticket</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _waived_row(r: Mapping[str, Any]) -> str:
+    w = r["waiver"]
+    underlying = escape(w["underlying_outcome"])
+    entry = f"#{w['entry']} " if w.get("entry") else ""
+    return _tr(
+        [
+            f'<a href="#{row_anchor(r["guest"], r["control"])}">{escape(r["guest"])}</a>',
+            escape(r["control"]),
+            f'<span class="o-{underlying}">{underlying}</span>',
+            escape(r["message"]),
+            entry + escape(w["justification"]),
+            escape(w["approved_by"]),
+            escape(w["expires"]),
+            escape(w.get("ticket") or ""),
+        ]
+    )
+
+
+def _matrix(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
+    cells: dict[tuple[str, str], Mapping[str, Any]] = {(r["guest"], r["control"]): r for r in doc["results"]}
+    options = "".join(f'<option value="{escape(c)}">{escape(c)}</option>' for c in controls)
+    filters = (
+        '<div id="hp-filters" class="hp-filters"><b>Filter</b>'
+        '<label>guest <input id="hp-f-guest" type="search" placeholder="name or glob, e.g. hci-*"></label>'
+        f'<label>control <select id="hp-f-control"><option value="">all</option>{options}</select></label>'
+        '<label>outcome <select id="hp-f-outcome"><option value="">all</option>'
+        + "".join(f'<option value="{o}">{o}</option>' for o in OUTCOME_MARKS)
+        + '</select></label><label>guest status <select id="hp-f-status"><option value="">all</option>'
+        + "".join(f'<option value="{s}">{s}</option>' for s in STATUSES)
+        + '</select></label><button type="button" id="hp-f-reset">reset</button>'
+        '<span id="hp-f-count"></span></div>'
+    )
+    head = "".join(f'<th data-control="{escape(c)}"><a href="#hp-c-{escape(c)}">{escape(c)}</a></th>' for c in controls)
+    rows = []
+    for g in doc.get("guests", []):
+        name = g["guest"]
+        tds = []
+        for c in controls:
+            r = cells.get((name, c))
+            if r is None:
+                tds.append("<td></td>")
+                continue
+            o = r["outcome"]
+            tip = escape(f"{c} {o}: {r['message']}" if r["message"] else f"{c} {o}", quote=True)
+            tds.append(
+                f'<td class="o-{o}" title="{tip}"><a href="#{row_anchor(name, c)}">{OUTCOME_MARKS.get(o, "?")}</a></td>'
+            )
+        status = g["status"]
+        rows.append(
+            f'<tr data-guest="{escape(name, quote=True)}" data-status="{status}">'
+            f'<th><button type="button" class="hp-facts-btn" title="show the raw facts">{escape(name)}</button></th>'
+            f'<td class="hp-s-{status.replace(" ", "-")}">{status}</td>{"".join(tds)}</tr>'
+        )
+    legend = " ".join(f'<span class="o-{o} hp-key">{m}</span> {o}' for o, m in OUTCOME_MARKS.items())
+    return (
+        '<section id="hp-matrix"><h2>Guests \u00d7 controls</h2>'
+        f"{filters}<p class='hp-legend'>{legend}. A cell links to its test row; a guest name shows its raw facts.</p>"
+        '<div class="hp-scroll"><table class="hp-table hp-grid"><thead><tr><th>Guest</th><th>Status</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
+def _appendix(doc: Mapping[str, Any]) -> str:
+    items = []
+    for c in doc.get("controls", []):
+        refs = "".join(
+            f'<li><a href="{escape(u, quote=True)}" rel="noreferrer noopener" target="_blank">{escape(u)}</a></li>'
+            for u in c.get("refs", [])
+        )
+        reads = ", ".join(_code(k) for k in c.get("reads", []))
+        badge = ' <span class="hp-badge">readiness</span>' if c.get("readiness") else ""
+        items.append(
+            f'<article id="hp-c-{escape(c["id"])}"><h3>{escape(c["id"])} {escape(c["title"])}{badge}</h3>'
+            f"<p>Severity {escape(c['severity'])}. {escape(c.get('rationale', ''))}</p>"
+            + (f"<p>Facts read: {reads}</p>" if reads else "")
+            + (f"<p>Microsoft references:</p><ul>{refs}</ul>" if refs else "")
+            + "</article>"
+        )
+    return f'<section id="hp-controls"><h2>Controls: rationale and references</h2>{"".join(items)}</section>'
+
+
+def _facts_dialog() -> str:
+    return (
+        '<dialog id="hp-facts-dialog"><form method="dialog"><button class="hp-close">close</button></form>'
+        '<h3 id="hp-facts-title"></h3><p id="hp-facts-error"></p><pre id="hp-facts-text"></pre></dialog>'
+    )
