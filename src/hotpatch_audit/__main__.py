@@ -6,13 +6,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from hotpatch_audit import demo, merge
+from hotpatch_audit import demo, integrity, merge, rerender
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]
 
 COMMANDS: dict[str, Command] = {
     "demo": (demo.add_arguments, demo.run, "audit the bundled simulated fleet and write a report"),
     "merge": (merge.add_arguments, merge.run, "merge the run directories of shards into one"),
+    "verify": (integrity.add_arguments, integrity.run, "check a run directory against its manifest.sha256"),
+    "report": (rerender.add_arguments, rerender.run, "rebuild a run's report.html from results.json and facts/"),
 }
 
 

@@ -79,6 +79,8 @@ def annotate(
         if message:
             report.user_properties.append(("message", message))
         return None
+    if outcome == "skipped" and not message and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2]).removeprefix("Skipped: ").strip()  # why it does not apply
     waiver = None
     if outcome in ("failed", "error"):
         match = book.find(guest, meta.id)

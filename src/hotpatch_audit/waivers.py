@@ -51,8 +51,7 @@ class Waiver:
 
     def reason(self) -> str:
         """Why a result is waived, as pytest shows it for an expected failure."""
-        ticket = f", {self.ticket}" if self.ticket else ""
-        return f"waived: {self.justification} (approved by {self.approved_by} until {self.expires}{ticket})"
+        return waiver_reason(self.as_json())
 
     def as_json(self) -> dict[str, Any]:
         """The approval as plain data."""
@@ -63,6 +62,12 @@ class Waiver:
             "expires": self.expires.isoformat(),
             "ticket": self.ticket,
         }
+
+
+def waiver_reason(waiver: Mapping[str, Any]) -> str:
+    """``waived: <justification> (approved by X until YYYY-MM-DD[, ticket])``."""
+    ticket = f", {waiver['ticket']}" if waiver.get("ticket") else ""
+    return f"waived: {waiver['justification']} (approved by {waiver['approved_by']} until {waiver['expires']}{ticket})"
 
 
 @dataclass(frozen=True)
