@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 import tempfile
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ import pytest
 from hotpatch_audit import __version__
 from hotpatch_audit.errors import FactsError, HotpatchAuditError
 from hotpatch_audit.facts import GuestFacts, load_facts_file
-from hotpatch_audit.htmlreport import HtmlHooks, facts_extra
 from hotpatch_audit.integrity import MANIFEST, IntegrityError, verify
 from hotpatch_audit.results import ControlMeta, results_schema
 from hotpatch_audit.verdict import result_properties
@@ -102,9 +101,15 @@ class ReplayItem(pytest.Item):
 class Replay:
     """A pytest plugin that turns results.json back into test reports."""
 
-    def __init__(self, doc: Mapping[str, Any], facts: Mapping[str, GuestFacts]) -> None:
+    def __init__(
+        self,
+        doc: Mapping[str, Any],
+        facts: Mapping[str, GuestFacts],
+        facts_extra: Callable[[GuestFacts, tuple[str, ...]], dict[str, Any]],
+    ) -> None:
         self.doc = doc
         self.facts = facts
+        self.facts_extra = facts_extra
         self.controls = {c["id"]: c for c in doc.get("controls", [])}
 
     @pytest.hookimpl(tryfirst=True)
@@ -144,7 +149,7 @@ class Replay:
         report.user_properties.extend(result_properties(r["guest"], meta, r["outcome"], r["message"], r["waiver"]))
         reads = tuple(self.controls.get(r["control"], {}).get("reads", ()))
         if r["outcome"] != "skipped" and r["guest"] in self.facts and reads:
-            report.extras = [facts_extra(self.facts[r["guest"]], reads)]  # type: ignore[attr-defined]
+            report.extras = [self.facts_extra(self.facts[r["guest"]], reads)]  # type: ignore[attr-defined]
         return report
 
 
@@ -163,13 +168,16 @@ def _facts(run_dir: Path, doc: Mapping[str, Any]) -> dict[str, GuestFacts]:
 
 def render_report(run_dir: Path, output: Path | None = None) -> Path:
     """Write the HTML report of `run_dir` (default ``RUN_DIR/report.html``) from its data; return its path."""
+    # Imported here: importing pytest-html before pytest.main() would keep pytest from rewriting its asserts.
+    from hotpatch_audit.htmlreport import HtmlHooks, facts_extra
+
     doc = load_results(run_dir)
     target = (output or run_dir / REPORT).resolve()
     note = (
         f"Re-rendered from results.json and facts/ on {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} by hotpatch-audit "
         f"{__version__}; the Environment table describes the machine that re-rendered it."
     )
-    plugins = [Replay(doc, _facts(run_dir, doc)), HtmlHooks(lambda: doc, run_dir, note)]
+    plugins = [Replay(doc, _facts(run_dir, doc), facts_extra), HtmlHooks(lambda: doc, run_dir, note)]
     saved = os.environ.pop("PYTEST_ADDOPTS", None)  # the replay must not inherit options meant for an audit
     try:
         with tempfile.TemporaryDirectory(prefix="hotpatch-report-") as tmp:
