@@ -1,0 +1,338 @@
+"""Waivers: the file format and its errors, matching and expiry, and what a waived result looks like."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from evidence.auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, report_data, write_fleet
+from hotpatch_audit.errors import WaiverError
+from hotpatch_audit.inventory import load_inventory
+from hotpatch_audit.waivers import WaiverBook, load_waivers
+from support import REPO
+
+ENTRY = "  - guests: [{guests}]\n    control: {control}\n    justification: {why}\n    approved_by: CAB\n"
+ENTRY += "    expires: {expires}\n"
+
+
+def waiver_file(path: Path, *entries: dict[str, str]) -> Path:
+    defaults = {"why": "accepted risk", "expires": "2026-12-31"}
+    path.write_text("waivers:\n" + "".join(ENTRY.format(**{**defaults, **e}) for e in entries))
+    return path
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    return write_fleet(tmp_path, {"web-1": {}, "web-2": {}, "db-1": {}}, {"web": ["web-1", "web-2"], "db": ["db-1"]})
+
+
+# --- the file -----------------------------------------------------------------------------------------------
+
+
+def test_a_complete_waiver_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "w.yml"
+    path.write_text(
+        "waivers:\n"
+        "  - guests: [web, db-1]\n"
+        "    control: HP-04\n"
+        "    justification: restart   in the June window\n"
+        "    approved_by: J. Doe\n"
+        "    expires: 2026-06-30\n"
+        "    ticket: 12345\n"
+    )
+    (waiver,) = load_waivers(path).waivers
+    assert (waiver.entry, waiver.line, waiver.guests, waiver.control) == (1, 2, ("web", "db-1"), "HP-04")
+    assert (waiver.justification, waiver.expires, waiver.ticket) == (
+        "restart in the June window",
+        date(2026, 6, 30),
+        "12345",
+    )
+    assert waiver.reason() == "waived: restart in the June window (approved by J. Doe until 2026-06-30, 12345)"
+
+
+def flow(**fields: str) -> str:
+    """A one-entry waiver file in YAML flow style, with `fields` replacing valid defaults."""
+    entry = {"guests": "[a]", "control": "HP-04", "justification": "j", "approved_by": "b", "expires": "2026-01-01"}
+    return "waivers:\n  - {" + ", ".join(f"{k}: {v}" for k, v in {**entry, **fields}.items()) + "}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "expected a top-level key 'waivers'"),
+        ("- guests: [a]\n", "expected a top-level key 'waivers'"),
+        ("waivers: {}\nextra: 1\n", ":2: extra: unknown top-level key 'extra'"),
+        ("waivers: yes\n", ":1: waivers: must be a list of waivers"),
+        ("waivers:\n  - just text\n", ":2: waivers.0: each waiver must be a mapping"),
+        ("waivers:\n  - guests: [a]\n    contol: HP-04\n", ":3: waivers.0.contol: unknown key 'contol' (did you mean"),
+        ("waivers:\n  - guests: [a]\n    control: HP-04\n", ":2: waivers.0: 'justification' is required"),
+        (flow(guests="a"), ":2: waivers.0.guests: must be a list of host patterns, e.g. guests: [a]"),
+        (flow(guests="[]"), ":2: waivers.0.guests: must be a non-empty list"),
+        (flow(guests="['~web[', x]"), ":2: waivers.0.guests.0: '~web[' is not a valid regular expression"),
+        (flow(guests="[',']"), ":2: waivers.0.guests.0: ',' contains no host pattern"),
+        (flow(control="HP-4"), ":2: waivers.0.control: unknown control 'HP-4'"),
+        (flow(justification="'  '"), ":2: waivers.0.justification: must be non-empty text"),
+        (flow(approved_by="[x]"), ":2: waivers.0.approved_by: must be non-empty text, found a list"),
+        (flow(expires="30.06.2026"), ":2: waivers.0.expires: must be a date YYYY-MM-DD, found '30.06.2026'"),
+        (flow(expires="2026-06-30 10:00"), ":2: waivers.0.expires: must be a date YYYY-MM-DD"),
+        (flow(expires="2026-02-30"), ":2: waivers.0.expires: '2026-02-30' is not valid"),
+        (flow(ticket="[1]"), ":2: waivers.0.ticket: must be non-empty text"),
+        ("waivers:\n  - guests: [a\n", "YAML syntax error"),
+    ],
+)
+def test_a_malformed_file_is_a_located_waiver_error(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "waivers.yml"
+    path.write_text(text)
+    with pytest.raises(WaiverError) as err:
+        load_waivers(path)
+    assert str(err.value).startswith(str(path))
+    assert expected in str(err.value)
+
+
+# --- matching and expiry --------------------------------------------------------------------------------------
+
+
+def test_patterns_match_guest_and_group_names(tmp_path: Path, inventory: Path) -> None:
+    path = waiver_file(
+        tmp_path / "w.yml",
+        {"guests": "web", "control": "HP-01"},
+        {"guests": "'db-*'", "control": "HP-02"},
+        {"guests": "'~web-[2-9]'", "control": "HP-03"},
+        {"guests": "'all:!web-1'", "control": "HP-04"},
+        {"guests": "nosuch", "control": "HP-05"},
+    )
+    book = WaiverBook.resolve(load_waivers(path), load_inventory(inventory), date(2026, 5, 27))
+    assert {k: sorted(v) for k, v in book.matches.items()} == {
+        1: ["web-1", "web-2"],
+        2: ["db-1"],
+        3: ["web-2"],
+        4: ["db-1", "web-2"],
+        5: [],
+    }
+    assert book.find("web-2", "HP-01").active is not None
+    assert book.find("web-2", "HP-02").active is None
+
+
+@pytest.mark.parametrize(
+    ("expires", "state"),
+    [("2026-05-26", "expired"), ("2026-05-27", "expiring"), ("2026-06-10", "expiring"), ("2026-06-11", "active")],
+)
+def test_a_waiver_is_active_through_its_expiry_date_and_expiring_within_14_days(
+    tmp_path: Path, inventory: Path, expires: str, state: str
+) -> None:
+    path = waiver_file(tmp_path / "w.yml", {"guests": "web-1", "control": "HP-04", "expires": expires})
+    book = WaiverBook.resolve(load_waivers(path), load_inventory(inventory), date(2026, 5, 27))
+    assert book.state(book.waivers[0]) == state
+    match = book.find("web-1", "HP-04")
+    assert (match.active is None) == (state == "expired")
+    assert (match.expired is None) == (state != "expired")
+
+
+def test_the_longest_running_active_waiver_applies(tmp_path: Path, inventory: Path) -> None:
+    path = waiver_file(
+        tmp_path / "w.yml",
+        {"guests": "web", "control": "HP-04", "expires": "2026-06-01"},
+        {"guests": "web-1", "control": "HP-04", "expires": "2026-09-01"},
+        {"guests": "web-1", "control": "HP-04", "expires": "2026-01-01"},
+    )
+    book = WaiverBook.resolve(load_waivers(path), load_inventory(inventory), date(2026, 5, 27))
+    match = book.find("web-1", "HP-04")
+    assert match.active is not None
+    assert match.active.entry == 2
+    assert match.expired is not None
+    assert match.expired.entry == 3
+
+
+# --- a waived run ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def waived_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    tmp = tmp_path_factory.mktemp("waived")
+    write_fleet(
+        tmp,
+        {"active": FAIL_HP04, "expired": FAIL_HP07, "soon": ERROR_HP04, "nofacts": None, "fine": {}},
+    )
+    waivers = waiver_file(
+        tmp / "waivers.yml",
+        {"guests": "active", "control": "HP-04", "why": "restart planned", "expires": "2026-12-31"},
+        {"guests": "expired", "control": "HP-07", "expires": "2026-05-01"},
+        {"guests": "soon", "control": "HP-04", "why": "WMI repair pending", "expires": "2026-06-03"},
+        {"guests": "nofacts", "control": "HP-01", "why": "guest being rebuilt"},
+        {"guests": "decommissioned-*", "control": "HP-05"},
+        {"guests": "fine", "control": "HP-02"},
+    )
+    return audit(tmp, "--waivers", str(waivers))
+
+
+def test_an_active_waiver_turns_a_failure_into_waived_keeping_the_failure(waived_run: Run) -> None:
+    result = waived_run.outcome("active", "HP-04")
+    assert result["outcome"] == "waived"
+    assert "VirtualizationBasedSecurityStatus is 1 (enabled, not running): restart required" in result["message"]
+    assert result["waiver"] == {
+        "entry": 1,
+        "justification": "restart planned",
+        "approved_by": "CAB",
+        "expires": "2026-12-31",
+        "ticket": None,
+        "underlying_outcome": "failed",
+    }
+    assert "XFAIL tests/test_reboot.py::test_restarted_after_enablement[active] - waived: restart planned" in (
+        waived_run.output
+    )
+
+
+def test_a_waiver_on_an_error_outcome_keeps_the_error(waived_run: Run) -> None:
+    soon = waived_run.outcome("soon", "HP-04")
+    assert soon["outcome"] == "waived"
+    assert soon["waiver"]["underlying_outcome"] == "error"
+    assert "security.vbs_status" in soon["message"]
+    missing = waived_run.outcome("nofacts", "HP-01")
+    assert missing["outcome"] == "waived"
+    assert missing["waiver"]["underlying_outcome"] == "error"
+    assert "no facts file for guest 'nofacts'" in missing["message"]
+    assert waived_run.outcome("nofacts", "HP-02")["outcome"] == "error"
+
+
+def test_an_expired_waiver_is_ignored_with_a_note(waived_run: Run) -> None:
+    result = waived_run.outcome("expired", "HP-07")
+    assert result["outcome"] == "failed"
+    assert result["waiver"] is None
+    assert result["message"].endswith("(waiver #2 expired on 2026-05-01)")
+    assert "waiver #2 HP-07 on expired" in waived_run.output
+    assert "waiver expired on 2026-05-01: ignored" in waived_run.output
+
+
+def test_expiring_and_unmatched_waivers_are_listed(waived_run: Run) -> None:
+    section = waived_run.output.split(" waivers ", 1)[1]
+    assert "waiver #3 HP-04 on soon" in section
+    assert "expires in 7 days" in section
+    assert "waiver #5 HP-05 on decommissioned-*" in section
+    assert "matched nothing: no guest or group of the inventory matches its guests" in section
+    assert "waiver #6 HP-02 on fine" in section
+    assert "matched nothing: HP-02 did not fail or error on its 1 guest(s)" in section
+    assert "waiver #1 " not in section
+    entries = {e["entry"]: e for e in waived_run.results["waivers"]["entries"]}
+    assert [entries[n]["state"] for n in range(1, 7)] == ["active", "expired", "expiring", "active", "active", "active"]
+    assert [entries[n]["waived"] for n in range(1, 7)] == [1, 0, 1, 1, 0, 0]
+
+
+def test_waived_guests_count_as_compliant(waived_run: Run) -> None:
+    statuses = {g["guest"]: g["status"] for g in waived_run.results["guests"]}
+    assert statuses == {
+        "active": "compliant",
+        "expired": "non-compliant",
+        "soon": "compliant",
+        "nofacts": "not evaluated",
+        "fine": "compliant",
+    }
+
+
+def test_junit_keeps_control_severity_guest_and_waiver(waived_run: Run) -> None:
+    junit = ET.parse(waived_run.run_dir / "junit.xml")  # noqa: S314 - the suite's own output
+    cases = {c.get("name"): c for c in junit.iter("testcase")}
+    case = cases["test_restarted_after_enablement[soon]"]
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["guest"] == "soon"
+    assert props["control"] == "HP-04"
+    assert props["severity"] == "high"
+    assert props["outcome"] == "waived"
+    assert props["waiver.approved_by"] == "CAB"
+    assert props["waiver.expires"] == "2026-06-03"
+    assert props["waiver.underlying_outcome"] == "error"
+    assert "security.vbs_status" in props["message"]
+    skipped = case.find("skipped")
+    assert skipped is not None
+    assert skipped.get("type") == "pytest.xfail"
+    assert skipped.get("message", "").startswith("waived: WMI repair pending (approved by CAB until 2026-06-03")
+
+
+def test_the_html_report_shows_a_waived_result_as_an_expected_failure(waived_run: Run) -> None:
+    rows = {row["testId"]: row for row in _rows(waived_run)}
+    row = rows["tests/test_reboot.py::test_restarted_after_enablement[active]"]
+    assert row["result"] == "XFailed"
+    assert "waiver #1: restart planned; approved by CAB until 2026-12-31" in row["log"]
+    assert "underlying outcome: failed" in row["log"]
+    assert rows["tests/test_reboot.py::test_restarted_after_enablement[soon]::setup"]["result"] == "XFailed"
+
+
+def _rows(run: Run) -> list[dict[str, object]]:
+    return [t for tests in report_data(run.run_dir / "report.html")["tests"].values() for t in tests]
+
+
+# --- a malformed file stops the run before any guest is contacted ---------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[str]]]:
+    """A loopback port that records every connection made to it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            seen.append("connection")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], seen
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def _live_audit(tmp_path: Path, port: int, waivers: Path) -> subprocess.CompletedProcess[str]:
+    inventory = tmp_path / "live.yml"
+    inventory.write_text(
+        "all:\n  vars:\n    ansible_winrm_scheme: http\n    ansible_winrm_transport: basic\n"
+        "    ansible_user: auditor\n    hotpatch_password_env: HOTPATCH_SELFTEST_PASSWORD\n"
+        "    ansible_winrm_read_timeout_sec: 3\n    ansible_winrm_operation_timeout_sec: 2\n"
+        f"  hosts:\n    live-1:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n"
+    )
+    return subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "tests", "--inventory", str(inventory), "--waivers", str(waivers),
+            "--report-dir", str(tmp_path / "reports"), "--deadline", "3", "-p", "no:randomly",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HOTPATCH_SELFTEST_PASSWORD": "not-a-real-password"},
+    )  # fmt: skip
+
+
+def test_a_malformed_waiver_file_stops_the_run_before_connecting(
+    tmp_path: Path, listener: tuple[int, list[str]]
+) -> None:
+    port, seen = listener
+    bad = tmp_path / "bad.yml"
+    bad.write_text("waivers:\n  - guests: [live-1]\n    control: HP-04\n    expires: tomorrow\n")
+    proc = _live_audit(tmp_path, port, bad)
+    assert proc.returncode == 4
+    assert f"{bad}:2: waivers.0: 'justification' is required" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert seen == []
+    assert not (tmp_path / "reports").exists()
+    # The same audit with a valid file does connect: the listener would have seen a premature connection.
+    good = waiver_file(tmp_path / "good.yml", {"guests": "live-1", "control": "HP-04"})
+    assert _live_audit(tmp_path, port, good).returncode == 6
+    assert seen
