@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from hotpatch_audit.integrity import verify
 from hotpatch_audit.merge import MergeError, merge_runs
 from support import REPO
 
@@ -52,6 +54,17 @@ def test_merge_of_shards_equals_the_unsharded_run(runs: dict[str, Path], tmp_pat
         json.loads((runs[k] / "results.json").read_text())["run"]["id"] for k in ("one", "two")
     ]
     assert (tmp_path / "merged" / "junit.xml").read_text().count("<testcase") == len(full["results"])
+    assert (tmp_path / "merged" / "report.html").is_file()
+    assert verify(tmp_path / "merged").ok
+
+
+def test_a_tampered_shard_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "tampered"
+    shutil.copytree(runs["two"], copy)
+    results = copy / "results.json"
+    results.write_text(results.read_text() + " ")
+    with pytest.raises(MergeError, match="differs from its manifest.sha256"):
+        merge_runs([runs["one"], copy], tmp_path / "merged")
 
 
 def test_overlapping_runs_are_refused(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """``python -m hotpatch_audit merge RUN_DIR... --out DIR``: join shard runs into one run directory.
 
 Shards of one audit (``--shard K/N``, or one job per site) each write a run directory. Merging them gives one
-``results.json``, one ``junit.xml``, all facts and one report. Runs evaluated against different catalogs,
+``results.json``, one ``junit.xml``, all facts, one report and a new ``manifest.sha256``; each input run is
+first checked against its own manifest. Runs evaluated against different catalogs,
 policies or as-of dates answer different questions, so they are refused unless ``--allow-mixed`` is given;
 a guest audited by two runs is always refused.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import secrets
 import shutil
 import xml.etree.ElementTree as ET
@@ -21,7 +21,9 @@ from typing import Any
 
 import jsonschema
 
+from hotpatch_audit import rerender
 from hotpatch_audit.errors import HotpatchAuditError
+from hotpatch_audit.integrity import MANIFEST, IntegrityError, verify, write_manifest
 from hotpatch_audit.results import results_schema, write_json
 
 COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version")
@@ -32,18 +34,16 @@ class MergeError(HotpatchAuditError):
 
 
 def load_results(run_dir: Path) -> dict[str, Any]:
-    """A run directory's results.json, validated against its schema."""
-    path = run_dir / "results.json"
+    """A run's results.json, after checking the run directory against its manifest when it has one."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.validate(data, results_schema())
-    except (OSError, ValueError) as err:
-        msg = f"{path}: not a readable results file: {err}"
-        raise MergeError(msg) from err
-    except jsonschema.ValidationError as err:
-        msg = f"{path}: does not match the results schema at {'.'.join(map(str, err.absolute_path))}: {err.message}"
-        raise MergeError(msg) from err
-    return data
+        if (run_dir / MANIFEST).is_file():
+            check = verify(run_dir)
+            if not check.ok:
+                msg = f"{run_dir} differs from its {MANIFEST}: {'; '.join(check.problems())}"
+                raise MergeError(msg)
+        return rerender.load_results(run_dir)
+    except (IntegrityError, rerender.RerenderError) as err:
+        raise MergeError(str(err)) from err
 
 
 def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False) -> dict[str, Any]:
@@ -71,6 +71,11 @@ def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False
     jsonschema.validate(merged, results_schema())
     write_json(out / "results.json", merged)
     _merge_junit([d / "junit.xml" for d in run_dirs], out / "junit.xml")
+    try:
+        rerender.render_report(out)
+    except rerender.RerenderError as err:
+        raise MergeError(str(err)) from err
+    write_manifest(out)
     return merged
 
 
