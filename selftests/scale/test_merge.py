@@ -63,7 +63,7 @@ def test_a_tampered_shard_is_refused(runs: dict[str, Path], tmp_path: Path) -> N
     shutil.copytree(runs["two"], copy)
     results = copy / "results.json"
     results.write_text(results.read_text() + " ")
-    with pytest.raises(MergeError, match="differs from its manifest.sha256"):
+    with pytest.raises(MergeError, match=r"differs from its manifest\.sha256"):
         merge_runs([runs["one"], copy], tmp_path / "merged")
 
 
