@@ -25,15 +25,18 @@ _DROPPED = ('data-column-type="duration"', "col-duration", "<th>Links</th>", "co
 
 
 def facts_extra(facts: GuestFacts, reads: tuple[str, ...]) -> dict[str, Any]:
-    """An HTML extra with the facts a control judged (shown in the row's details)."""
-    rows = []
+    """An HTML extra with the facts a control judged (shown in the row's details), one ``key: value`` a line.
+
+    Plain lines rather than a table: pytest-html stores every row's extras in one escaped attribute, so markup
+    is paid for several times over in a fleet's report.
+    """
+    lines = ["facts read"]
     for key, value in fact_values(facts, reads).items():
         if isinstance(value, dict) and "unreadable" in value:
-            shown = f"could not be read: {value['unreadable']}"
+            lines.append(f"{key}: could not be read: {value['unreadable']}")
         else:
-            shown = json.dumps(value, ensure_ascii=False)
-        rows.append(f"<tr><th>{escape(key)}</th><td>{escape(shown)}</td></tr>")
-    return dict(extras.html(f'<table class="hp-read"><caption>facts read</caption>{"".join(rows)}</table>'))
+            lines.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+    return dict(extras.html(f'<pre class="hp-read">{escape(chr(10).join(lines), quote=False)}</pre>'))
 
 
 def read_facts_texts(run_dir: Path, guests: list[str]) -> dict[str, str]:

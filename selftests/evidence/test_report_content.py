@@ -1,0 +1,91 @@
+"""What the report may and may not contain: escaped guest text, no secrets, a small page for a big fleet."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence.auditrun import FAIL_HP04, audit, write_fleet
+from hotpatch_audit.reportview import render_sections, row_anchor
+
+HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+def document(guests: int, message: str = "restart required") -> dict[str, Any]:
+    controls = [
+        {"id": f"HP-0{i}", "title": f"Control {i}", "severity": "high", "refs": [], "reads": []} for i in range(1, 8)
+    ]
+    results = [
+        {
+            "guest": f"g{g:04d}",
+            "control": c["id"],
+            "title": c["title"],
+            "severity": "high",
+            "outcome": "failed" if (g + i) % 5 == 0 else "passed",
+            "message": message if (g + i) % 5 == 0 else "",
+            "waiver": None,
+            "test": f"tests/test_x.py::test_{i}[g{g:04d}]",
+        }
+        for g in range(guests)
+        for i, c in enumerate(controls)
+    ]
+    return {
+        "schema_version": 1,
+        "run": {
+            "id": "r",
+            "started": "2026-05-27T06:00:00Z",
+            "finished": "2026-05-27T06:01:00Z",
+            "as_of": "2026-05-27",
+            "suite_version": "0",
+            "inventory_sha256": "0" * 64,
+            "catalog_newest": {"20348": "2026-05"},
+        },
+        "controls": controls,
+        "guests": [{"guest": f"g{g:04d}", "status": "non-compliant", "facts": None} for g in range(guests)],
+        "results": results,
+        "waivers": None,
+    }
+
+
+def test_guest_text_cannot_break_out_of_the_page() -> None:
+    doc = document(1, message=HOSTILE)
+    doc["guests"][0]["facts_error"] = HOSTILE
+    page = render_sections(doc, {"g0000": HOSTILE})
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert page.count("</script>") == 2  # the facts data and the report's own script, nothing else
+    blob = re.search(r'<script type="application/json" id="hp-facts">(.*?)</script>', page, re.S)
+    assert blob is not None
+    assert json.loads(blob.group(1))["texts"]["g0000"] == HOSTILE
+
+
+def test_row_anchors_are_safe_and_distinct() -> None:
+    assert row_anchor("hci-vm-01", "HP-04") == "hp-r-hci-vm-01-HP-04"
+    odd = row_anchor('srv "a"<b> ü', "HP-04")
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", odd)
+    assert odd != row_anchor("srv _22_a_22__3c_b_3e__20__fc_", "HP-05")
+
+
+def test_the_matrix_of_a_big_fleet_stays_compact() -> None:
+    page = render_sections(document(1000), {})
+    assert page.count('<tr data-guest="') == 1000
+    # 7,000 cells, a fifth of them failed with a message: well under a kilobyte per guest.
+    assert len(page.encode()) < 1_500_000
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_no_password_reaches_the_run_directory(tmp_path: Path, workers: list[str]) -> None:
+    inventory = write_fleet(tmp_path, {"a": {}, "b": FAIL_HP04})
+    secret = "S3cret-Inventory-Pa55"
+    text = inventory.read_text().replace("  vars:\n", f"  vars:\n    ansible_password: {secret}\n")
+    inventory.write_text(text)
+    run = audit(tmp_path, *workers)
+    assert run.results, run.output
+    for path in run.run_dir.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert secret not in run.output
