@@ -166,17 +166,21 @@ def _facts(run_dir: Path, doc: Mapping[str, Any]) -> dict[str, GuestFacts]:
     return out
 
 
-def render_report(run_dir: Path, output: Path | None = None) -> Path:
-    """Write the HTML report of `run_dir` (default ``RUN_DIR/report.html``) from its data; return its path."""
+def render_report(run_dir: Path, output: Path | None = None, note: str | None = None) -> Path:
+    """Write the HTML report of `run_dir` (default ``RUN_DIR/report.html``) from its data; return its path.
+
+    `note` is shown under the run header; by default it says when and by which version the page was rendered.
+    """
     # Imported here: importing pytest-html before pytest.main() would keep pytest from rewriting its asserts.
     from hotpatch_audit.htmlreport import HtmlHooks, facts_extra
 
     doc = load_results(run_dir)
     target = (output or run_dir / REPORT).resolve()
-    note = (
-        f"Re-rendered from results.json and facts/ on {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} by hotpatch-audit "
-        f"{__version__}; the Environment table describes the machine that re-rendered it."
-    )
+    if note is None:
+        note = (
+            f"Re-rendered from results.json and facts/ on {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} by hotpatch-audit "
+            f"{__version__}; the Environment table describes the machine that re-rendered it."
+        )
     plugins = [Replay(doc, _facts(run_dir, doc), facts_extra), HtmlHooks(lambda: doc, run_dir, note)]
     saved = os.environ.pop("PYTEST_ADDOPTS", None)  # the replay must not inherit options meant for an audit
     try:
