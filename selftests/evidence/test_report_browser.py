@@ -188,6 +188,17 @@ def test_guest_and_control_filters_combine(demo: Demo, tmp_path: Path) -> None:
         assert tbody.find_all("td", "col-guest")[0].all_text().startswith("hci-vm-0")
 
 
+def test_each_guests_raw_facts_are_viewable(demo: Demo, tmp_path: Path) -> None:
+    guest = next(g for g in demo.results["guests"] if g["facts"])
+    page = open_page(demo, tmp_path, f"?hp-facts={guest['guest']}")
+    dialog = page.dom.by_id("hp-facts-dialog")
+    assert "open" in dialog.attrs
+    assert dialog.find_all("pre")[0].all_text() == (demo.run_dir / guest["facts"]).read_text(encoding="utf-8")
+    broken = next(g for g in demo.results["guests"] if g["facts_error"])
+    page = open_page(demo, tmp_path, f"?hp-facts={broken['guest']}")
+    assert page.dom.by_id("hp-facts-error").all_text() == broken["facts_error"]
+
+
 def test_the_page_loads_nothing_from_the_network(page: Page, demo: Demo, tmp_path: Path) -> None:
     html = (demo.run_dir / "report.html").read_text(encoding="utf-8")
     assert FETCHING.findall(html) == []

@@ -30,6 +30,7 @@ from hotpatch_audit.waivers import WaiverBook, load_waivers
 SESSION = pytest.StashKey[AuditSession]()
 RUN_DIR_KEY = "hotpatch_run_dir"
 FACTS_ERRORS_KEY = "hotpatch_facts_errors"
+WAIVER_DATE_KEY = "hotpatch_waiver_date"
 CONTROLS_KEY = "hotpatch_controls"
 
 
@@ -95,7 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(msg)
     try:
         session = AuditSession.load(options)
-        waivers = _waivers(config.getoption("waivers"), session)
+        waivers = _waivers(config, session)
     except InputFileError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[SESSION] = session
@@ -121,9 +122,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(HtmlHooks(recorder.document, run_dir), "hotpatch-html")
 
 
-def _waivers(path: Path | None, session: AuditSession) -> WaiverBook:
-    """The waiver file resolved against the inventory, judged on --as-of or else the day the run started."""
-    as_of = session.options.as_of or session.started.date()
+def _waivers(config: pytest.Config, session: AuditSession) -> WaiverBook:
+    """The waiver file resolved against the inventory, judged on --as-of or else the day the run started.
+
+    pytest-xdist workers take the controller's day, so a run that spans midnight judges every waiver alike.
+    """
+    path = config.getoption("waivers")
+    workerinput = getattr(config, "workerinput", {})
+    started = date.fromisoformat(workerinput.get(WAIVER_DATE_KEY, session.started.date().isoformat()))
+    as_of = session.options.as_of or started
     return WaiverBook.resolve(load_waivers(path) if path is not None else None, session.inventory, as_of)
 
 
@@ -178,6 +185,7 @@ class AuditHooks:
         """Hand the run directory and the collection errors to each pytest-xdist worker."""
         node.workerinput[RUN_DIR_KEY] = str(self.session.run_dir)
         node.workerinput[FACTS_ERRORS_KEY] = dict(self.session.facts_errors)
+        node.workerinput[WAIVER_DATE_KEY] = self.recorder.waivers.as_of.isoformat()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any) -> None:

@@ -251,7 +251,8 @@ def _matrix(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
     legend = " ".join(f'<span class="o-{o} hp-key">{m}</span> {o}' for o, m in OUTCOME_MARKS.items())
     return (
         '<section id="hp-matrix"><h2>Guests \u00d7 controls</h2>'
-        f"{filters}<p class='hp-legend'>{legend}. A cell links to its test row; a guest name shows its raw facts.</p>"
+        f"{filters}<p class='hp-legend'>{legend}. A cell links to its test row; a guest name shows its raw facts"
+        " (also as ?hp-facts=NAME).</p>"
         '<div class="hp-scroll"><table class="hp-table hp-grid"><thead><tr><th>Guest</th><th>Status</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
     )

@@ -178,6 +178,8 @@
     statuses = guestStatuses()
     loadFromUrl()
     apply()
+    const factsOf = new URL(window.location.href).searchParams.get('hp-facts')
+    if (factsOf !== null) showFacts(factsOf)
     FILTERS.forEach((name) => {
       const el = $('#hp-f-' + name)
       if (el) el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', () => { saveToUrl(); apply() })
