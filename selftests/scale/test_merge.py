@@ -89,3 +89,19 @@ def test_merge_command_line(runs: dict[str, Path], tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (out / "results.json").is_file()
+
+
+def test_waivers_merge_across_shards(tmp_path: Path) -> None:
+    waivers = ("--waivers", "inventories/example-waivers.yml")
+    full = audit(tmp_path / "full", *waivers)
+    one, two = audit(tmp_path / "one", "--shard", "1/2", *waivers), audit(tmp_path / "two", "--shard", "2/2", *waivers)
+    merged = merge_runs([one, two], tmp_path / "merged")
+    expected = json.loads((full / "results.json").read_text())["waivers"]
+    assert merged["waivers"]["entries"] == expected["entries"]
+    assert by_key(merged) == by_key(json.loads((full / "results.json").read_text()))
+    with pytest.raises(MergeError, match="other waivers"):
+        merge_runs([one, runs_without_waivers(tmp_path)], tmp_path / "refused")
+
+
+def runs_without_waivers(tmp_path: Path) -> Path:
+    return audit(tmp_path / "plain", "--shard", "2/2")

@@ -27,6 +27,7 @@ from hotpatch_audit.integrity import MANIFEST, IntegrityError, verify, write_man
 from hotpatch_audit.results import results_schema, write_json
 
 COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version")
+UNMATCHED = "matched nothing"
 
 
 class MergeError(HotpatchAuditError):
@@ -72,7 +73,7 @@ def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False
     write_json(out / "results.json", merged)
     _merge_junit([d / "junit.xml" for d in run_dirs], out / "junit.xml")
     try:
-        rerender.render_report(out)
+        rerender.render_report(out, note=f"Merged from runs {', '.join(merged['run']['merged_from'])}.")
     except rerender.RerenderError as err:
         raise MergeError(str(err)) from err
     write_manifest(out)
@@ -80,11 +81,12 @@ def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False
 
 
 def _check_compatible(run_dirs: Sequence[Path], docs: Sequence[dict[str, Any]], *, allow_mixed: bool) -> None:
-    if allow_mixed:
-        return
     first = docs[0]["run"]
     for run_dir, doc in zip(run_dirs[1:], docs[1:], strict=True):
-        for key in COMPARED:
+        if _waiver_digest(doc) != _waiver_digest(docs[0]):
+            msg = f"{run_dir} was audited with other waivers than {run_dirs[0]}: merge runs of one waiver file"
+            raise MergeError(msg)
+        for key in () if allow_mixed else COMPARED:
             if doc["run"].get(key) != first.get(key):
                 msg = (
                     f"{run_dir} was evaluated with a different {key} than {run_dirs[0]} "
@@ -117,7 +119,29 @@ def _merged_document(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "controls": [controls[k] for k in sorted(controls)],
         "guests": [g for d in docs for g in d.get("guests", [])],
         "results": [r for d in docs for r in d["results"]],
+        "waivers": _merged_waivers([d.get("waivers") for d in docs]),
     }
+
+
+def _waiver_digest(doc: dict[str, Any]) -> str | None:
+    waivers = doc.get("waivers")
+    return waivers["sha256"] if waivers else None
+
+
+def _merged_waivers(parts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One waiver summary: reach and use add up; "matched nothing" holds only if it held in every run."""
+    present = [p for p in parts if p]
+    if not present:
+        return None
+    entries = []
+    for rows in zip(*(p["entries"] for p in present), strict=True):
+        matched, waived = sum(r["matched_guests"] for r in rows), sum(r["waived"] for r in rows)
+        notes = [n for n in rows[0]["notes"] if not n.startswith(UNMATCHED)]
+        if all(any(n.startswith(UNMATCHED) for n in r["notes"]) for r in rows):
+            reasons = {n for r in rows for n in r["notes"] if n.startswith(UNMATCHED)}
+            notes += sorted(reasons) if len(reasons) == 1 else [f"{UNMATCHED} in any of the merged runs"]
+        entries.append({**rows[0], "matched_guests": matched, "waived": waived, "notes": notes})
+    return {**present[0], "entries": entries}
 
 
 def _merge_junit(sources: Sequence[Path], target: Path) -> None:
