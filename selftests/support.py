@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +74,42 @@ def write_facts(directory: Path, doc: dict[str, Any]) -> Path:
     path = directory / f"{doc['guest']}.json"
     path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a child audit run left: exit code, terminal output, run directory and results.json."""
+
+    code: int
+    output: str
+    run_dir: Path
+    results: dict[str, Any]
+
+    def outcome(self, guest: str, control: str) -> dict[str, Any]:
+        return next(r for r in self.results["results"] if r["guest"] == guest and r["control"] == control)
+
+    def outcomes(self) -> dict[tuple[str, str], str]:
+        return {(r["guest"], r["control"]): r["outcome"] for r in self.results["results"]}
+
+
+def run_audit(
+    inventory: Path, reports: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> Run:
+    """Run the real checks of tests/ in a child pytest from the repository root, as a user would."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests",
+        "--inventory",
+        str(inventory),
+        "--report-dir",
+        str(reports),
+        *extra,
+    ]
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, env=env, timeout=timeout)
+    run_dirs = sorted(reports.glob("*")) if reports.exists() else []
+    run_dir = run_dirs[-1] if run_dirs else reports
+    path = run_dir / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return Run(proc.returncode, proc.stdout + proc.stderr, run_dir, results)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import jsonschema
 import pytest
 
 from hotpatch_audit.results import results_schema
-from support import REPO, facts_doc, write_facts
+from support import REPO, Run, facts_doc, run_audit, write_facts
 
 CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07")
 NOT_AZURE = dict.fromkeys(("HP-02", "HP-03", "HP-04", "HP-05", "HP-06"), "skipped")
@@ -39,53 +38,14 @@ GOLDEN: dict[str, tuple[dict[str, Any], tuple[str, ...], dict[str, str]]] = {
 ALL_ERROR = dict.fromkeys(CONTROLS, "error")
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    output: str
-    run_dir: Path
-    results: dict[str, Any]
-
-    def outcomes(self) -> dict[tuple[str, str], str]:
-        return {(r["guest"], r["control"]): r["outcome"] for r in self.results["results"]}
-
-
-def run_checks(tmp: Path, guests: list[str], *extra: str, env: dict[str, str] | None = None) -> Run:
+def run_checks(tmp: Path, guests: list[str], *extra: str) -> Run:
     inventory = tmp / "inventory.yml"
     hosts = "".join(f"        {g}:\n" for g in guests)
     inventory.write_text(
         "all:\n  vars:\n    hotpatch_password_env: HOTPATCH_CONTRACT_PASSWORD_UNSET\n"
         f"  children:\n    fleet:\n      hosts:\n{hosts}"
     )
-    reports = tmp / "reports"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "tests",
-            "--inventory",
-            str(inventory),
-            "--facts-dir",
-            str(tmp / "facts"),
-            "--report-dir",
-            str(reports),
-            "--as-of",
-            "2026-05-27",
-            "-p",
-            "no:randomly",
-            *extra,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    output = proc.stdout + proc.stderr
-    run_dirs = sorted(reports.glob("*")) if reports.exists() else []
-    results = json.loads((run_dirs[-1] / "results.json").read_text()) if run_dirs else {}
-    return Run(proc.returncode, output, run_dirs[-1] if run_dirs else reports, results)
+    return run_audit(inventory, tmp / "reports", "--facts-dir", str(tmp / "facts"), "--as-of", "2026-05-27", *extra)
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hotpatch_audit.simulator import DEMO_FLEET, RunningFleet, serve_fleet
-from support import REPO
+from support import Run, run_audit
 
 pytestmark = pytest.mark.e2e
 
@@ -57,18 +53,12 @@ CAUSES = {
 }
 
 
-@dataclass(frozen=True)
-class Audit:
-    code: int
-    output: str
-    run_dir: Path
-    results: dict[str, Any]
+def messages(run: Run, guest: str) -> str:
+    return " | ".join(r["message"] for r in run.results["results"] if r["guest"] == guest)
 
-    def outcomes(self, guest: str) -> dict[str, str]:
-        return {r["control"]: r["outcome"] for r in self.results["results"] if r["guest"] == guest}
 
-    def messages(self, guest: str) -> str:
-        return " | ".join(r["message"] for r in self.results["results"] if r["guest"] == guest)
+def outcomes(run: Run, guest: str) -> dict[str, str]:
+    return {c: o for (g, c), o in run.outcomes().items() if g == guest}
 
 
 @pytest.fixture(scope="module")
@@ -77,57 +67,31 @@ def fleet() -> Iterator[RunningFleet]:
         yield running
 
 
-def audit(fleet: RunningFleet, tmp: Path, transport: str, *extra: str) -> Audit:
+def audit(fleet: RunningFleet, tmp: Path, transport: str, *extra: str) -> Run:
     tmp.mkdir(parents=True, exist_ok=True)
     inventory = fleet.write_inventory(tmp / f"inventory-{transport}.yml", transport=transport)
-    reports = tmp / f"reports-{transport}"
     env = {**os.environ, PASSWORD_ENV: PASSWORD}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "tests",
-            "--inventory",
-            str(inventory),
-            "--as-of",
-            "2026-05-27",
-            "--report-dir",
-            str(reports),
-            "--deadline",
-            "20",
-            "-rA",
-            *extra,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    (run_dir,) = reports.iterdir()
-    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    return Audit(proc.returncode, proc.stdout + proc.stderr, run_dir, results)
+    extra = ("--as-of", "2026-05-27", "--deadline", "20", "-rA", *extra)
+    return run_audit(inventory, tmp / f"reports-{transport}", *extra, env=env)
 
 
 @pytest.fixture(scope="module", params=["ntlm", "basic"])
-def live(request: pytest.FixtureRequest, fleet: RunningFleet, tmp_path_factory: pytest.TempPathFactory) -> Audit:
+def live(request: pytest.FixtureRequest, fleet: RunningFleet, tmp_path_factory: pytest.TempPathFactory) -> Run:
     return audit(fleet, tmp_path_factory.mktemp(request.param), request.param)
 
 
 @pytest.mark.parametrize("guest", list(EXPECTED))
-def test_every_demo_guest_has_its_expected_outcomes(live: Audit, guest: str) -> None:
+def test_every_demo_guest_has_its_expected_outcomes(live: Run, guest: str) -> None:
     expected = {c: EXPECTED[guest].get(c, "passed") for c in CONTROLS}
-    assert live.outcomes(guest) == expected, live.messages(guest)
+    assert outcomes(live, guest) == expected, messages(live, guest)
 
 
 @pytest.mark.parametrize("guest", list(CAUSES))
-def test_fault_modes_name_their_cause(live: Audit, guest: str) -> None:
-    assert CAUSES[guest] in live.messages(guest)
+def test_fault_modes_name_their_cause(live: Run, guest: str) -> None:
+    assert CAUSES[guest] in messages(live, guest)
 
 
-def test_collected_facts_are_stored_and_valid(live: Audit) -> None:
+def test_collected_facts_are_stored_and_valid(live: Run) -> None:
     stored = sorted(p.stem for p in (live.run_dir / "facts").iterdir())
     failed = {"hci-vm-10", "hci-vm-11", "hci-vm-12", "hci-vm-17", "hci-vm-18"}
     assert stored == sorted(set(EXPECTED) - failed)
@@ -136,7 +100,7 @@ def test_collected_facts_are_stored_and_valid(live: Audit) -> None:
     assert (facts["os"]["current_build"], facts["os"]["ubr"]) == (20348, 5074)
 
 
-def test_every_outcome_kind_is_shown(live: Audit) -> None:
+def test_every_outcome_kind_is_shown(live: Run) -> None:
     kinds = {r["outcome"] for r in live.results["results"]}
     assert {"passed", "failed", "error", "skipped"} <= kinds
     assert live.output.rstrip().splitlines()[-1].startswith("compliance: 18 guests, 5 compliant, 7 non-compliant")
@@ -152,4 +116,4 @@ def test_password_leaks_nowhere(fleet: RunningFleet, tmp_path: Path) -> None:
         for result in run.results["results"]:
             assert PASSWORD not in result["test"]
             assert PASSWORD not in result["message"]
-        assert run.outcomes("hci-vm-01") == dict.fromkeys(CONTROLS, "passed")
+        assert outcomes(run, "hci-vm-01") == dict.fromkeys(CONTROLS, "passed")

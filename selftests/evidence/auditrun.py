@@ -5,13 +5,10 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support import REPO, facts_doc, write_facts
+from support import Run, facts_doc, run_audit, write_facts
 
 AS_OF = "2026-05-27"
 
@@ -19,20 +16,6 @@ AS_OF = "2026-05-27"
 FAIL_HP04 = {"security__vbs_status": 1}
 FAIL_HP07 = {"reboot_pending__windows_update": True}
 ERROR_HP04 = {"unreadable": ("security.vbs_status",)}
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    output: str
-    run_dir: Path
-    results: dict[str, Any]
-
-    def outcome(self, guest: str, control: str) -> dict[str, Any]:
-        return next(r for r in self.results["results"] if r["guest"] == guest and r["control"] == control)
-
-    def outcomes(self) -> dict[tuple[str, str], str]:
-        return {(r["guest"], r["control"]): r["outcome"] for r in self.results["results"]}
 
 
 def write_fleet(tmp: Path, guests: dict[str, dict[str, Any]], groups: dict[str, list[str]] | None = None) -> Path:
@@ -53,29 +36,8 @@ def write_fleet(tmp: Path, guests: dict[str, dict[str, Any]], groups: dict[str, 
 
 def audit(tmp: Path, *extra: str, inventory: Path | None = None) -> Run:
     """Audit the fleet written by write_fleet in a child pytest; return its exit code, output and results."""
-    reports = tmp / "reports"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "tests",
-        "--inventory",
-        str(inventory or tmp / "inventory.yml"),
-        "--facts-dir",
-        str(tmp / "facts"),
-        "--report-dir",
-        str(reports),
-        "--as-of",
-        AS_OF,
-        "-p",
-        "no:randomly",
-        *extra,
-    ]
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-    run_dirs = sorted(reports.glob("*")) if reports.exists() else []
-    run_dir = run_dirs[-1] if run_dirs else reports
-    results = json.loads((run_dir / "results.json").read_text()) if (run_dir / "results.json").is_file() else {}
-    return Run(proc.returncode, proc.stdout + proc.stderr, run_dir, results)
+    facts = ("--facts-dir", str(tmp / "facts"), "--as-of", AS_OF)
+    return run_audit(inventory or tmp / "inventory.yml", tmp / "reports", *facts, *extra)
 
 
 def report_data(path: Path) -> dict[str, Any]:

@@ -12,20 +12,15 @@ import pytest
 
 from hotpatch_audit.integrity import verify
 from hotpatch_audit.merge import MergeError, merge_runs
-from support import REPO
+from support import REPO, run_audit
 
-EXAMPLE = ["--inventory", "inventories/example.yml", "--facts-dir", "inventories/example-facts", "--as-of"]
+INVENTORY = REPO / "inventories" / "example.yml"
 
 
 def audit(report_dir: Path, *extra: str, as_of: str = "2026-05-27") -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", *EXAMPLE, as_of, "--report-dir", str(report_dir), "-q", *extra],
-        cwd=REPO,
-        capture_output=True,
-        check=False,
-    )
-    (run_dir,) = report_dir.iterdir()
-    return run_dir
+    return run_audit(
+        INVENTORY, report_dir, "--facts-dir", "inventories/example-facts", "--as-of", as_of, *extra
+    ).run_dir
 
 
 def by_key(doc: dict) -> list[dict]:
