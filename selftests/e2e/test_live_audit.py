@@ -117,3 +117,26 @@ def test_password_leaks_nowhere(fleet: RunningFleet, tmp_path: Path) -> None:
             assert PASSWORD not in result["test"]
             assert PASSWORD not in result["message"]
         assert outcomes(run, "hci-vm-01") == dict.fromkeys(CONTROLS, "passed")
+
+
+CUSTOM_CHECK = '''
+from hotpatch_audit.checks import control
+
+
+@control("SITE-01", title="cmd.exe answers", severity="low", azure_edition_only=False)
+def test_hostname_answers(winrm_host) -> None:
+    """A site's own check, written with testinfra's host API on the guest's audit connection."""
+    result = winrm_host.run("hostname")
+    assert result.rc == 0, result.stderr
+'''
+
+
+def test_users_add_their_own_host_run_checks(fleet: RunningFleet, tmp_path: Path) -> None:
+    custom = tmp_path / "site" / "test_site.py"
+    custom.parent.mkdir()
+    custom.write_text(CUSTOM_CHECK)
+    run = audit(fleet, tmp_path, "ntlm", "--limit", "hci-vm-01,hci-vm-10", str(custom))
+    assert run.outcomes()[("hci-vm-01", "SITE-01")] == "passed"
+    assert run.outcomes()[("hci-vm-10", "SITE-01")] == "error"
+    assert "connection refused" in run.outcome("hci-vm-10", "SITE-01")["message"]
+    assert run.outcomes()[("hci-vm-01", "HP-01")] == "passed"

@@ -154,6 +154,12 @@ def facts(audit: AuditSession, guest: str) -> GuestFacts:
 
 
 @pytest.fixture
+def winrm_host(audit: AuditSession, guest: str) -> Any:
+    """The guest's testinfra Host for your own ``winrm_host.run(...)`` checks (live runs; one connection per guest)."""
+    return audit.host(guest)
+
+
+@pytest.fixture
 def updates(audit: AuditSession, facts: GuestFacts) -> UpdateContext:
     """Release catalog, policy and as-of date for the update controls."""
     return audit.update_context(facts)
@@ -247,6 +253,7 @@ class AuditHooks:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write results.json; exit 1 when a control failed, 6 when none failed but some were not evaluated."""
+        self.session.close()
         if self.recorder.run_dir is not None and not hasattr(self.config, "workerinput"):
             self.recorder.write()
             session.exitstatus = self.recorder.exit_status(session.exitstatus)

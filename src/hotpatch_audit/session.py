@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotpatch_audit.catalog import Catalog, load_catalog
-from hotpatch_audit.errors import FactsError
+from hotpatch_audit.errors import FactsError, NotEvaluatedError
 from hotpatch_audit.facts import GuestFacts, load_facts_file, parse_facts
 from hotpatch_audit.fleet import Collect, Progress, RetryPolicy, collect_fleet
 from hotpatch_audit.inventory import Guest, Inventory, load_inventory
@@ -26,6 +26,9 @@ from hotpatch_audit.policy import Policy, load_policy
 from hotpatch_audit.results import timestamp
 from hotpatch_audit.shard import Shard, split
 from hotpatch_audit.updates import UpdateContext
+
+if TYPE_CHECKING:
+    from hotpatch_audit.transport import TransportPool
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class AuditSession:
     run_dir: Path | None = None
     facts: dict[str, GuestFacts] = field(default_factory=dict)
     facts_errors: dict[str, str] = field(default_factory=dict)
+    transports: TransportPool | None = None
 
     @classmethod
     def load(cls, options: AuditOptions) -> AuditSession:
@@ -136,6 +140,22 @@ class AuditSession:
         if self.run_dir is not None:
             text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
             (self.run_dir / "facts" / facts_filename(name)).write_text(text, encoding="utf-8")
+
+    def host(self, guest: str) -> Any:
+        """The guest's testinfra Host on a connection kept for the rest of the run (live runs only)."""
+        if self.mode == "replay":
+            msg = f"{guest}: a host.run check needs a live connection; it cannot run when replaying --facts-dir"
+            raise NotEvaluatedError(msg)
+        if self.transports is None:
+            from hotpatch_audit.transport import TransportPool
+
+            self.transports = TransportPool()
+        return self.transports.get(self.inventory.guests[guest]).host
+
+    def close(self) -> None:
+        """Close the connections kept for users' host.run checks."""
+        if self.transports is not None:
+            self.transports.close()
 
     def facts_for(self, guest: str) -> GuestFacts:
         """The guest's facts, or FactsError with the reason they could not be obtained."""
