@@ -13,8 +13,6 @@ from typing import Any
 
 import jsonschema
 
-OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
-NOT_FAILING = frozenset({"passed", "skipped", "waived"})
 # Exit codes of an audit run; pytest keeps 2 (interrupted), 3 (internal error), 4 (usage), 5 (nothing collected).
 EXIT_COMPLIANT = 0
 EXIT_NON_COMPLIANT = 1

@@ -23,7 +23,6 @@ from hotpatch_audit.fleet import Collect, Progress, RetryPolicy, collect_fleet
 from hotpatch_audit.inventory import Guest, Inventory, load_inventory
 from hotpatch_audit.limit import select
 from hotpatch_audit.policy import Policy, load_policy
-from hotpatch_audit.results import timestamp
 from hotpatch_audit.shard import Shard, split
 from hotpatch_audit.updates import UpdateContext
 
@@ -175,11 +174,6 @@ class AuditSession:
     def facts_ref(self, guest: str) -> str | None:
         """The facts file of `guest` relative to the run dir, if it was stored."""
         return f"facts/{facts_filename(guest)}" if guest in self.facts else None
-
-    @property
-    def started_text(self) -> str:
-        """Start time for evidence."""
-        return timestamp(self.started)
 
 
 def facts_filename(guest: str) -> str:
