@@ -174,3 +174,21 @@ def test_xdist_gives_the_same_results_as_a_serial_run(tmp_path: Path, golden_run
         p.name for p in (golden_run.run_dir / "facts").iterdir()
     )
     assert (parallel.run_dir / "report.html").is_file()
+
+
+def test_a_host_run_check_is_error_when_replaying(tmp_path: Path) -> None:
+    write_facts(tmp_path / "facts", facts_doc("vm"))
+    custom = tmp_path / "site" / "test_site.py"
+    custom.parent.mkdir()
+    custom.write_text(
+        "from hotpatch_audit.checks import control\n\n\n"
+        '@control("SITE-01", title="t", severity="low", azure_edition_only=False)\n'
+        "def test_site(winrm_host) -> None:\n"
+        '    """Needs the guest."""\n'
+        '    assert winrm_host.run("hostname").rc == 0\n'
+    )
+    run = run_checks(tmp_path, ["vm"], str(custom))
+    result = run.outcome("vm", "SITE-01")
+    assert result["outcome"] == "error"
+    assert "cannot run when replaying --facts-dir" in result["message"]
+    assert run.outcome("vm", "HP-01")["outcome"] == "passed"
