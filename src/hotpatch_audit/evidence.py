@@ -20,6 +20,7 @@ from hotpatch_audit.results import (
     RunInfo,
     exit_code,
     results_document,
+    timestamp,
     verdicts,
     write_json,
 )
@@ -51,7 +52,7 @@ def fact_values(facts: GuestFacts, keys: tuple[str, ...]) -> dict[str, Any]:
         section, _, name = key.partition(".")
         value = getattr(getattr(facts, section, None), name, None) if name else getattr(facts, section, None)
         if isinstance(value, datetime):
-            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            value = timestamp(value)
         elif isinstance(value, tuple):
             value = [str(v) for v in value]
         err = facts.unreadable(key)

@@ -197,7 +197,7 @@ class AuditHooks:
     def pytest_testnodedown(self, node: Any) -> None:
         """Take the control metadata a pytest-xdist worker saw."""
         for data in getattr(node, "workeroutput", {}).get(CONTROLS_KEY, {}).values():
-            self.recorder.remember(ControlMeta(**{**data, "refs": tuple(data["refs"]), "reads": tuple(data["reads"])}))
+            self.recorder.remember(ControlMeta.from_json(data))
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """One test per (guest, control): parametrize ``guest`` with the selected inventory names."""
@@ -239,11 +239,7 @@ class AuditHooks:
         self.recorder.remember(meta)
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
-            workeroutput.setdefault(CONTROLS_KEY, {})[meta.id] = {
-                **meta.__dict__,
-                "refs": list(meta.refs),
-                "reads": list(meta.reads),
-            }
+            workeroutput.setdefault(CONTROLS_KEY, {})[meta.id] = meta.as_json()
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -43,6 +43,19 @@ class ControlMeta:
             "readiness": self.readiness,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ControlMeta:
+        """The inverse of :meth:`as_json`."""
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            severity=data["severity"],
+            rationale=data.get("rationale", ""),
+            refs=tuple(data.get("refs", ())),
+            reads=tuple(data.get("reads", ())),
+            readiness=bool(data.get("readiness", False)),
+        )
+
 
 @dataclass(frozen=True)
 class Result:
