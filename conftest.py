@@ -1,3 +1,3 @@
 """Registers the Hotpatch audit plugin for the compliance checks in tests/."""
 
-pytest_plugins = ["hotpatch_audit.plugin"]
+pytest_plugins = ["hotpatch_audit.pytest_plugin.hooks"]

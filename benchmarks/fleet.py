@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import yaml
 
-from hotpatch_audit.simulator import DEMO_FLEET, Faults, Fleet, load_fleet, serve_fleet
+from hotpatch_audit.testing.simulator import DEMO_FLEET, Faults, Fleet, load_fleet, serve_fleet
 
 REPO = Path(__file__).resolve().parent.parent
 CONTROLS = 7

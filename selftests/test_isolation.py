@@ -9,7 +9,7 @@ from support import REPO
 
 
 def test_compliance_plugin_is_not_loaded_here(pytestconfig: pytest.Config) -> None:
-    assert not pytestconfig.pluginmanager.hasplugin("hotpatch_audit.plugin")
+    assert not pytestconfig.pluginmanager.hasplugin("hotpatch_audit.pytest_plugin.hooks")
 
 
 def test_compliance_run_collects_only_the_checks() -> None:

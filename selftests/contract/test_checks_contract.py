@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hotpatch_audit.results import results_schema
+from hotpatch_audit.run.results import results_schema
 from support import REPO, Run, facts_doc, run_audit, write_facts
 
 CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07")

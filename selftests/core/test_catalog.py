@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from hotpatch_audit.catalog import TYPES, load_catalog
+from hotpatch_audit.calendar import Build, Month
 from hotpatch_audit.errors import CatalogError
-from hotpatch_audit.releases import Build, Month
+from hotpatch_audit.rules.catalog import TYPES, load_catalog
 
 CATALOG = load_catalog()
 

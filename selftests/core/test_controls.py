@@ -2,7 +2,8 @@
 
 import pytest
 
-from hotpatch_audit.controls import (
+from hotpatch_audit.errors import NotEvaluatedError
+from hotpatch_audit.rules.controls import (
     azure_edition_image,
     hotpatch_enrolled,
     is_not_azure_edition,
@@ -10,7 +11,6 @@ from hotpatch_audit.controls import (
     platform_prerequisites,
     restarted_after_enablement,
 )
-from hotpatch_audit.errors import NotEvaluatedError
 from support import facts
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from hotpatch_audit.calendar import Build
 from hotpatch_audit.errors import FactsError, PolicyError
 from hotpatch_audit.facts import load_facts_file, parse_facts
-from hotpatch_audit.policy import load_policy
-from hotpatch_audit.releases import Build
+from hotpatch_audit.inputs.policy import load_policy
 from support import facts_doc, write_facts
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from hotpatch_audit.errors import InventoryError
-from hotpatch_audit.inventory import Secret, load_inventory
-from hotpatch_audit.limit import select
+from hotpatch_audit.inputs.inventory import Secret, load_inventory
+from hotpatch_audit.inputs.patterns import select
 
 ANSIBLE_WINDOWS = """\
 all:

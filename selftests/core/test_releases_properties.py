@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotpatch_audit.releases import Build, Month, patch_tuesday
+from hotpatch_audit.calendar import Build, Month, patch_tuesday
 
 years = st.integers(min_value=2000, max_value=2100)
 months = st.integers(min_value=1, max_value=12)

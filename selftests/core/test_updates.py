@@ -4,12 +4,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from hotpatch_audit.catalog import load_catalog
-from hotpatch_audit.controls import latest_release_installed, on_hotpatch_track
+from hotpatch_audit.calendar import Build
 from hotpatch_audit.errors import NotEvaluatedError
-from hotpatch_audit.policy import AcceptedBuild, Policy
-from hotpatch_audit.releases import Build
-from hotpatch_audit.updates import UpdateContext
+from hotpatch_audit.inputs.policy import AcceptedBuild, Policy
+from hotpatch_audit.rules.catalog import load_catalog
+from hotpatch_audit.rules.controls import latest_release_installed, on_hotpatch_track
+from hotpatch_audit.rules.updates import UpdateContext
 from support import facts
 
 CATALOG = load_catalog()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hotpatch_audit.simulator import DEMO_FLEET, RunningFleet, serve_fleet
+from hotpatch_audit.testing.simulator import DEMO_FLEET, RunningFleet, serve_fleet
 from support import Run, run_audit
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from evidence.auditrun import FAIL_HP04, Run, audit, write_fleet
-from hotpatch_audit.integrity import MANIFEST, IntegrityError, read_manifest, verify, write_manifest
+from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, read_manifest, verify, write_manifest
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evidence.auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, audit_sections, table_rows, write_fleet
-from hotpatch_audit.integrity import MANIFEST, read_manifest, verify
+from hotpatch_audit.run.integrity import MANIFEST, read_manifest, verify
 
 WAIVERS = (
     "waivers:\n"

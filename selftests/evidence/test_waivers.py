@@ -16,8 +16,8 @@ import pytest
 
 from evidence.auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, report_data, write_fleet
 from hotpatch_audit.errors import WaiverError
-from hotpatch_audit.inventory import load_inventory
-from hotpatch_audit.waivers import WaiverBook, load_waivers
+from hotpatch_audit.inputs.inventory import load_inventory
+from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers
 from support import REPO
 
 ENTRY = "  - guests: [{guests}]\n    control: {control}\n    justification: {why}\n    approved_by: CAB\n"

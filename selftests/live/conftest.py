@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hotpatch_audit.inventory import Inventory, load_inventory
-from hotpatch_audit.simulator import Fleet, RunningFleet, serve_fleet
+from hotpatch_audit.inputs.inventory import Inventory, load_inventory
+from hotpatch_audit.testing.simulator import Fleet, RunningFleet, serve_fleet
 from live.livesupport import PASSWORD, PASSWORD_ENV, build_fleet
 
 

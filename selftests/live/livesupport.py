@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hotpatch_audit.inventory import Guest
-from hotpatch_audit.simulator import DEMO_FLEET, Faults, Fleet, GuestState, load_fleet
+from hotpatch_audit.inputs.inventory import Guest
+from hotpatch_audit.testing.simulator import DEMO_FLEET, Faults, Fleet, GuestState, load_fleet
 
 # Distinctive, with every character a URL or a log line could mangle: it must never show up anywhere.
 PASSWORD = "Zq7!sElF-tEsT@p4ss:w0rd/#?%s"

@@ -12,13 +12,14 @@ import pytest
 import tree_sitter_powershell
 from tree_sitter import Language, Parser, Query, QueryCursor
 
-from hotpatch_audit.collector import build_script, facts_from_output, probes
+from hotpatch_audit.collect.collector import build_script, facts_from_output, probes
+from hotpatch_audit.collect.powershell import STDIN_LOADER, CommandOutput
 from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.facts import facts_schema
-from hotpatch_audit.powershell import STDIN_LOADER, CommandOutput, clixml_error_document
+from hotpatch_audit.testing.simulator.shell import clixml_error_document
 
 POWERSHELL = Language(tree_sitter_powershell.language())
-ENGINE = resources.files("hotpatch_audit").joinpath("collector.ps1").read_text(encoding="utf-8")
+ENGINE = resources.files("hotpatch_audit").joinpath("collect/collector.ps1").read_text(encoding="utf-8")
 # Every command the engine may run: data conversion, CIM queries and its own functions. Nothing that writes.
 ALLOWED_COMMANDS = {
     "ConvertFrom-Json", "ConvertTo-Json", "Get-CimInstance", "Select-Object", "New-Object",

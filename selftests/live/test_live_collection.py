@@ -12,13 +12,13 @@ from urllib.parse import quote
 
 import pytest
 
-from hotpatch_audit.collector import build_script, collect, collect_with
+from hotpatch_audit.collect.collector import build_script, collect, collect_with
+from hotpatch_audit.collect.powershell import CMD_LINE_LIMIT, powershell_command
+from hotpatch_audit.collect.transport import CollectionFailure, TransportPool, WinRMTransport, open_transport
 from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.facts import parse_facts
-from hotpatch_audit.inventory import Inventory, Secret
-from hotpatch_audit.powershell import CMD_LINE_LIMIT, powershell_command
-from hotpatch_audit.simulator import Fleet, RunningFleet
-from hotpatch_audit.transport import CollectionFailure, TransportPool, WinRMTransport, open_transport
+from hotpatch_audit.inputs.inventory import Inventory, Secret
+from hotpatch_audit.testing.simulator import Fleet, RunningFleet
 from live.livesupport import PASSWORD, build_fleet, expected_facts, guest_with
 
 pytestmark = pytest.mark.e2e

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from hotpatch_audit.collector import build_script, collect
-from hotpatch_audit.inventory import load_inventory
-from hotpatch_audit.powershell import STDIN_LOADER, powershell_command, stdin_payload
-from hotpatch_audit.simulator import DEMO_FLEET, Fleet, FleetError, Hotfix, load_fleet, serve_fleet
-from hotpatch_audit.simulator.shell import run
+from hotpatch_audit.collect.collector import build_script, collect
+from hotpatch_audit.collect.powershell import STDIN_LOADER, powershell_command, stdin_payload
+from hotpatch_audit.inputs.inventory import load_inventory
+from hotpatch_audit.testing.simulator import DEMO_FLEET, Fleet, FleetError, Hotfix, load_fleet, serve_fleet
+from hotpatch_audit.testing.simulator.shell import run
 from live.livesupport import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -95,7 +95,7 @@ def test_command_line_runs_until_sigterm(tmp_path: Path) -> None:
     inventory_path = tmp_path / "inventory.yml"
     env = {**os.environ, "HOTPATCH_SELFTEST_CLI": PASSWORD}
     process = subprocess.Popen(
-        [sys.executable, "-m", "hotpatch_audit.simulator", "--inventory-out", str(inventory_path),
+        [sys.executable, "-m", "hotpatch_audit.testing.simulator", "--inventory-out", str(inventory_path),
          "--password-env", "HOTPATCH_SELFTEST_CLI"],
         env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -126,7 +126,7 @@ def test_command_line_needs_a_password(tmp_path: Path) -> None:
         "user: a\npassword_env: HOTPATCH_SELFTEST_NONE\nguests:\n  vm1: {build: '20348.1'}\n", encoding="utf-8"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "hotpatch_audit.simulator", "--fleet", str(fleet), "--inventory-out", "x.yml"],
+        [sys.executable, "-m", "hotpatch_audit.testing.simulator", "--fleet", str(fleet), "--inventory-out", "x.yml"],
         capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from hotpatch_audit.collector import collect
-from hotpatch_audit.inventory import Connection, Guest, Secret
-from hotpatch_audit.transport import CollectionFailure
+from hotpatch_audit.collect.collector import collect
+from hotpatch_audit.collect.transport import CollectionFailure
+from hotpatch_audit.inputs.inventory import Connection, Guest, Secret
 from live.livesupport import PASSWORD
 
 pytestmark = pytest.mark.e2e

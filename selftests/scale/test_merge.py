@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hotpatch_audit.integrity import verify
-from hotpatch_audit.merge import MergeError, merge_runs
+from hotpatch_audit.report.merge import MergeError, merge_runs
+from hotpatch_audit.run.integrity import verify
 from support import REPO, run_audit
 
 INVENTORY = REPO / "inventories" / "example.yml"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotpatch_audit.shard import Shard, split
+from hotpatch_audit.inputs.shard import Shard, split
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from typing import TypeVar, cast
 
 import pytest
 
-from hotpatch_audit.controls import (
+from hotpatch_audit.facts import GuestFacts
+from hotpatch_audit.rules.controls import (
     Finding,
     azure_edition_image,
     hotpatch_enrolled,
@@ -21,8 +22,7 @@ from hotpatch_audit.controls import (
     platform_prerequisites,
     restarted_after_enablement,
 )
-from hotpatch_audit.facts import GuestFacts
-from hotpatch_audit.updates import UpdateContext
+from hotpatch_audit.rules.updates import UpdateContext
 
 __all__ = [
     "Finding",

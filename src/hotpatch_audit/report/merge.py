@@ -1,0 +1,174 @@
+"""``python -m hotpatch_audit merge RUN_DIR... --out DIR``: join shard runs into one run directory.
+
+Shards of one audit (``--shard K/N``, or one job per site) each write a run directory. Merging them gives one
+``results.json``, one ``junit.xml``, all facts, one report and a new ``manifest.sha256``; each input run is
+first checked against its own manifest. Runs evaluated against different catalogs,
+policies or as-of dates answer different questions, so they are refused unless ``--allow-mixed`` is given;
+a guest audited by two runs is always refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import secrets
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from hotpatch_audit.errors import HotpatchAuditError
+from hotpatch_audit.report import rerender
+from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, verify, write_manifest
+from hotpatch_audit.run.results import results_schema, write_json
+
+COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version")
+UNMATCHED = "matched nothing"
+
+
+class MergeError(HotpatchAuditError):
+    """The runs cannot be merged as asked."""
+
+
+def load_results(run_dir: Path) -> dict[str, Any]:
+    """A run's results.json, after checking the run directory against its manifest when it has one."""
+    try:
+        if (run_dir / MANIFEST).is_file():
+            check = verify(run_dir)
+            if not check.ok:
+                msg = f"{run_dir} differs from its {MANIFEST}: {'; '.join(check.problems())}"
+                raise MergeError(msg)
+        return rerender.load_results(run_dir)
+    except (IntegrityError, rerender.RerenderError) as err:
+        raise MergeError(str(err)) from err
+
+
+def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False) -> dict[str, Any]:
+    """Merge `run_dirs` into the new directory `out`; return the merged results document."""
+    if len(run_dirs) < 2:
+        msg = "merge needs at least two run directories"
+        raise MergeError(msg)
+    docs = [load_results(d) for d in run_dirs]
+    _check_compatible(run_dirs, docs, allow_mixed=allow_mixed)
+    owner: dict[str, Path] = {}
+    for run_dir, doc in zip(run_dirs, docs, strict=True):
+        for guest in doc.get("guests", []):
+            if guest["guest"] in owner:
+                msg = f"guest '{guest['guest']}' is in both {owner[guest['guest']]} and {run_dir}: shards overlap"
+                raise MergeError(msg)
+            owner[guest["guest"]] = run_dir
+    if out.exists() and any(out.iterdir()):
+        msg = f"--out {out}: the directory exists and is not empty"
+        raise MergeError(msg)
+    (out / "facts").mkdir(parents=True, exist_ok=True)
+    for run_dir in run_dirs:
+        for facts in sorted((run_dir / "facts").glob("*.json")):
+            shutil.copyfile(facts, out / "facts" / facts.name)
+    merged = _merged_document(docs)
+    jsonschema.validate(merged, results_schema())
+    write_json(out / "results.json", merged)
+    _merge_junit([d / "junit.xml" for d in run_dirs], out / "junit.xml")
+    try:
+        rerender.render_report(out, note=f"Merged from runs {', '.join(merged['run']['merged_from'])}.")
+    except rerender.RerenderError as err:
+        raise MergeError(str(err)) from err
+    write_manifest(out)
+    return merged
+
+
+def _check_compatible(run_dirs: Sequence[Path], docs: Sequence[dict[str, Any]], *, allow_mixed: bool) -> None:
+    first = docs[0]["run"]
+    for run_dir, doc in zip(run_dirs[1:], docs[1:], strict=True):
+        if _waiver_digest(doc) != _waiver_digest(docs[0]):
+            msg = f"{run_dir} was audited with other waivers than {run_dirs[0]}: merge runs of one waiver file"
+            raise MergeError(msg)
+        for key in () if allow_mixed else COMPARED:
+            if doc["run"].get(key) != first.get(key):
+                msg = (
+                    f"{run_dir} was evaluated with a different {key} than {run_dirs[0]} "
+                    f"({doc['run'].get(key)!r} vs {first.get(key)!r}): use --allow-mixed to merge anyway"
+                )
+                raise MergeError(msg)
+
+
+def _merged_document(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    runs = [d["run"] for d in docs]
+    inventories = sorted({r["inventory_sha256"] for r in runs})
+    controls: dict[str, Any] = {}
+    for doc in docs:
+        for control in doc.get("controls", []):
+            controls.setdefault(control["id"], control)
+    now = datetime.now(UTC)
+    run = {
+        **runs[0],
+        "id": f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
+        "started": min(r["started"] for r in runs),
+        "finished": max(r["finished"] for r in runs),
+        "inventory_sha256": inventories[0]
+        if len(inventories) == 1
+        else hashlib.sha256("\n".join(inventories).encode()).hexdigest(),
+        "merged_from": [r["id"] for r in runs],
+    }
+    return {
+        "schema_version": 1,
+        "run": run,
+        "controls": [controls[k] for k in sorted(controls)],
+        "guests": [g for d in docs for g in d.get("guests", [])],
+        "results": [r for d in docs for r in d["results"]],
+        "waivers": _merged_waivers([d.get("waivers") for d in docs]),
+    }
+
+
+def _waiver_digest(doc: dict[str, Any]) -> str | None:
+    waivers = doc.get("waivers")
+    return waivers["sha256"] if waivers else None
+
+
+def _merged_waivers(parts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One waiver summary: reach and use add up; "matched nothing" holds only if it held in every run."""
+    present = [p for p in parts if p]
+    if not present:
+        return None
+    entries = []
+    for rows in zip(*(p["entries"] for p in present), strict=True):
+        matched, waived = sum(r["matched_guests"] for r in rows), sum(r["waived"] for r in rows)
+        notes = [n for n in rows[0]["notes"] if not n.startswith(UNMATCHED)]
+        if all(any(n.startswith(UNMATCHED) for n in r["notes"]) for r in rows):
+            reasons = {n for r in rows for n in r["notes"] if n.startswith(UNMATCHED)}
+            notes += sorted(reasons) if len(reasons) == 1 else [f"{UNMATCHED} in any of the merged runs"]
+        entries.append({**rows[0], "matched_guests": matched, "waived": waived, "notes": notes})
+    return {**present[0], "entries": entries}
+
+
+def _merge_junit(sources: Sequence[Path], target: Path) -> None:
+    root = ET.Element("testsuites")
+    for source in sources:
+        if not source.is_file():
+            continue
+        tree = ET.parse(source)  # noqa: S314 - our own junit.xml from a run directory
+        top = tree.getroot()
+        root.extend(top.findall("testsuite") if top.tag == "testsuites" else [top])
+    ET.ElementTree(root).write(target, encoding="utf-8", xml_declaration=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the merge command."""
+    parser.add_argument("run_dirs", nargs="+", type=Path, help="run directories to merge (e.g. one per shard)")
+    parser.add_argument("--out", type=Path, required=True, help="the merged run directory to create")
+    parser.add_argument("--allow-mixed", action="store_true", help="merge runs with different catalog/policy/as-of")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Merge, then print where the result is."""
+    try:
+        merged = merge_runs(args.run_dirs, args.out, allow_mixed=args.allow_mixed)
+    except MergeError as err:
+        print(f"merge: {err}")  # noqa: T201 - command-line output
+        return 2
+    counts = f"{len(merged['guests'])} guests, {len(merged['results'])} results"
+    print(f"merged {len(args.run_dirs)} runs ({counts}) into {args.out}")  # noqa: T201 - command-line output
+    return 0
