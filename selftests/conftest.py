@@ -1,6 +1,19 @@
-"""Self-test setup: make ``support`` importable. The compliance plugin is never loaded here."""
+"""Self-test setup: make the helpers importable and mark the slow stages. The compliance plugin never loads here.
+
+Everything under ``e2e/`` spawns a child pytest, a simulated fleet or a browser: it is marked ``slow`` so that
+``pytest selftests -m "not slow"`` (``tox -e unit``) runs the unit tests alone in seconds.
+"""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if (HERE / "e2e") in item.path.parents:
+            item.add_marker(pytest.mark.slow)

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from e2e.live.livesupport import PASSWORD, PASSWORD_ENV  # one password per user for all fleets of this process
 from hotpatch_audit.testing.simulator import DEMO_FLEET, RunningFleet, serve_fleet
 from support import Run, run_audit
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "Zebra-Kumquat-7731!"
-PASSWORD_ENV = "HOTPATCH_E2E_PASSWORD"
 CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07")
 ALL_PASS: dict[str, str] = {}
 ALL_ERROR = dict.fromkeys(CONTROLS, "error")

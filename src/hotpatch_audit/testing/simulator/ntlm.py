@@ -45,6 +45,10 @@ def ntlm_user_file(user: str, password: str) -> Iterator[None]:
         if _user_file is None and "NTLM_USER_FILE" not in os.environ:
             _user_file = Path(tempfile.mkdtemp(prefix="hotpatch-sim-")) / "ntlm-users"
             os.environ["NTLM_USER_FILE"] = str(_user_file)
+        if any(u == user and p != password for u, p in _users):
+            # pyspnego takes the first line of a user: a second password for one user would fail as a 401.
+            msg = f"a fleet already running in this process accepts user '{user}' with another password"
+            raise ValueError(msg)
         _users[(user, password)] = _users.get((user, password), 0) + 1
         _write_users()
     try:

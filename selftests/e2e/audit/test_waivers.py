@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, report_data, write_fleet
+from auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, report_data, write_fleet
 from hotpatch_audit.errors import WaiverError
 from hotpatch_audit.inputs.inventory import load_inventory
 from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, audit_sections, table_rows, write_fleet
+from auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, audit_sections, table_rows, write_fleet
 from hotpatch_audit.run.integrity import MANIFEST, read_manifest, verify
 
 WAIVERS = (

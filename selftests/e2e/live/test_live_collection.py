@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from e2e.live.livesupport import PASSWORD, build_fleet, expected_facts, guest_with
 from hotpatch_audit.collect.collector import build_script, collect, collect_with
 from hotpatch_audit.collect.powershell import CMD_LINE_LIMIT, powershell_command
 from hotpatch_audit.collect.transport import CollectionFailure, TransportPool, WinRMTransport, open_transport
@@ -19,7 +20,6 @@ from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.facts import parse_facts
 from hotpatch_audit.inputs.inventory import Inventory, Secret
 from hotpatch_audit.testing.simulator import Fleet, RunningFleet
-from live.livesupport import PASSWORD, build_fleet, expected_facts, guest_with
 
 pytestmark = pytest.mark.e2e
 

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from e2e.live.livesupport import PASSWORD, PASSWORD_ENV, build_fleet, expected_facts
 from hotpatch_audit.collect.collector import collect
 from hotpatch_audit.collect.transport import CollectionFailure
 from hotpatch_audit.inputs.inventory import Inventory, load_inventory
 from hotpatch_audit.testing.simulator import Fleet, RunningFleet, serve_fleet
-from live.livesupport import PASSWORD, PASSWORD_ENV, build_fleet, expected_facts
 
 pytestmark = pytest.mark.e2e
 

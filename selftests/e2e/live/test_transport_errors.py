@@ -10,10 +10,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from e2e.live.livesupport import PASSWORD
 from hotpatch_audit.collect.collector import collect
 from hotpatch_audit.collect.transport import CollectionFailure
 from hotpatch_audit.inputs.inventory import Connection, Guest, Secret
-from live.livesupport import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from evidence.auditrun import report_data
-from evidence.browser import Element, chromium, page_requests, parse_dom, run_chromium
+from auditrun import report_data
+from e2e.browser.browser import Element, chromium, page_requests, parse_dom, run_chromium
 from support import REPO
 
 CHROMIUM = chromium()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from evidence.auditrun import FAIL_HP04, audit, write_fleet
+from auditrun import FAIL_HP04, audit, write_fleet
 from hotpatch_audit.report.sections import render_sections, row_anchor
 
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from e2e.live.livesupport import PASSWORD
 from hotpatch_audit.collect.collector import build_script, collect
 from hotpatch_audit.collect.powershell import STDIN_LOADER, powershell_command, stdin_payload
 from hotpatch_audit.inputs.inventory import load_inventory
 from hotpatch_audit.testing.simulator import DEMO_FLEET, Fleet, FleetError, Hotfix, load_fleet, serve_fleet
 from hotpatch_audit.testing.simulator.shell import run
-from live.livesupport import PASSWORD
 
 pytestmark = pytest.mark.e2e
 NOT_RECOGNIZED = b"'ver2' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"

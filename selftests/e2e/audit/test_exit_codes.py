@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from evidence.auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, audit, write_fleet
+from auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, audit, write_fleet
 
 WAIVE_HP04 = (
     "waivers:\n  - {guests: [all], control: HP-04, justification: planned, approved_by: CAB, expires: 2026-12-31}\n"

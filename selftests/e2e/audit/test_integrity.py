@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.auditrun import FAIL_HP04, Run, audit, write_fleet
+from auditrun import FAIL_HP04, Run, audit, write_fleet
 from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, read_manifest, verify, write_manifest
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from e2e.live.livesupport import PASSWORD, PASSWORD_ENV, build_fleet
 from hotpatch_audit.inputs.inventory import Inventory, load_inventory
 from hotpatch_audit.testing.simulator import Fleet, RunningFleet, serve_fleet
-from live.livesupport import PASSWORD, PASSWORD_ENV, build_fleet
 
 
 @pytest.fixture(scope="session")
