@@ -1,39 +1,16 @@
-"""Updates keep to the hotpatch calendar (sources: hotpatch-domain §4, §5; the release catalog)."""
+"""Updates keep to the hotpatch calendar (the release catalog decides what is due and on which track)."""
 
-from hotpatch_audit.checks import (
-    GuestFacts,
-    UpdateContext,
-    control,
-    latest_release_installed,
-    on_hotpatch_track,
-)
+from hotpatch_audit.checks import GuestFacts, UpdateContext, control
+from hotpatch_audit.rules import hp05_latest_release, hp06_hotpatch_track
 
 
-@control(
-    "HP-05",
-    title="Latest release installed",
-    severity="high",
-    reads=("os.current_build", "os.ubr", "hotfixes"),
-    refs=("https://learn.microsoft.com/windows/release-health/windows-server-release-info",),
-)
+@control(hp05_latest_release.SPEC)
 def test_latest_release_installed(facts: GuestFacts, updates: UpdateContext) -> None:
-    """The newest release due (released + grace days) for the guest's OS, or a newer one, is installed."""
-    finding = latest_release_installed(facts, updates)
+    finding = hp05_latest_release.evaluate(facts, updates)
     assert finding.compliant, finding.message
 
 
-@control(
-    "HP-06",
-    title="On the hotpatch track",
-    severity="medium",
-    readiness=True,
-    reads=("os.current_build", "os.ubr"),
-    refs=(
-        "https://learn.microsoft.com/windows-server/get-started/hotpatch",
-        "https://learn.microsoft.com/windows/release-health/windows-server-release-info",
-    ),
-)
+@control(hp06_hotpatch_track.SPEC)
 def test_on_hotpatch_track(facts: GuestFacts, updates: UpdateContext) -> None:
-    """A standard cumulative update takes the guest off the hotpatch track: it restarts monthly until a baseline."""
-    finding = on_hotpatch_track(facts, updates)
+    finding = hp06_hotpatch_track.evaluate(facts, updates)
     assert finding.compliant, finding.message

@@ -161,6 +161,19 @@ def load_facts_file(path: Path, guest: str) -> GuestFacts:
     return facts
 
 
+def facts_filename(guest: str) -> str:
+    """``<guest>.json``; a guest name that could leave its folder (separators, leading dot, NUL) is refused."""
+    if not guest or any(c in guest for c in "/\\\0") or guest.startswith(".") or len(guest) > 255:
+        msg = f"guest name {guest!r} cannot be used as a facts file name"
+        raise FactsError(msg)
+    return f"{guest}.json"
+
+
+def facts_path(directory: Path, guest: str) -> Path:
+    """Where the facts of `guest` live in `directory`: the one place a facts path is built."""
+    return directory / facts_filename(guest)
+
+
 def _short(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return str(error.message)

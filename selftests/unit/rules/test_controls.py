@@ -3,14 +3,12 @@
 import pytest
 
 from hotpatch_audit.errors import NotEvaluatedError
-from hotpatch_audit.rules.controls import (
-    azure_edition_image,
-    hotpatch_enrolled,
-    is_not_azure_edition,
-    no_restart_pending,
-    platform_prerequisites,
-    restarted_after_enablement,
-)
+from hotpatch_audit.rules.findings import not_azure_edition as is_not_azure_edition
+from hotpatch_audit.rules.hp01_image import evaluate as azure_edition_image
+from hotpatch_audit.rules.hp02_platform import evaluate as platform_prerequisites
+from hotpatch_audit.rules.hp03_enrollment import evaluate as hotpatch_enrolled
+from hotpatch_audit.rules.hp04_restarted import evaluate as restarted_after_enablement
+from hotpatch_audit.rules.hp07_restart_pending import evaluate as no_restart_pending
 from support import facts
 
 

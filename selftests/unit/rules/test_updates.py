@@ -8,7 +8,8 @@ from hotpatch_audit.calendar import Build
 from hotpatch_audit.errors import NotEvaluatedError
 from hotpatch_audit.inputs.policy import AcceptedBuild, Policy
 from hotpatch_audit.rules.catalog import load_catalog
-from hotpatch_audit.rules.controls import latest_release_installed, on_hotpatch_track
+from hotpatch_audit.rules.hp05_latest_release import evaluate as latest_release_installed
+from hotpatch_audit.rules.hp06_hotpatch_track import evaluate as on_hotpatch_track
 from hotpatch_audit.rules.updates import UpdateContext
 from support import facts
 

@@ -24,9 +24,9 @@ import yaml
 
 from hotpatch_audit.collect.powershell import CommandOutput, PowerShellRunner
 from hotpatch_audit.collect.transport import CollectionFailure, open_transport
+from hotpatch_audit.facts import SCHEMA_VERSION
 from hotpatch_audit.inputs.inventory import Guest
 
-SCHEMA_VERSION = 1
 PROBES_PLACEHOLDER = "__HOTPATCH_AUDIT_PROBES__"
 _DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _DMTF = re.compile(r"^(\d{14})\.\d{6}([+-]\d{3})$")

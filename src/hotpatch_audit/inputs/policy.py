@@ -10,9 +10,9 @@ from typing import Any
 from hotpatch_audit.calendar import Build
 from hotpatch_audit.errors import PolicyError
 from hotpatch_audit.inputs.yamlsrc import YamlDocument, YamlSourceError, load_yaml
+from hotpatch_audit.rules.registry import id_problem
 
 DEFAULT_GRACE_DAYS = 14
-CONTROL_IDS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07")
 POLICY_KEYS = frozenset({"grace_days", "disabled_controls", "accepted_builds"})
 
 
@@ -96,9 +96,9 @@ def _entries(doc: YamlDocument, key: str, value: Any, fields: tuple[str, ...]) -
 def _disabled(doc: YamlDocument, value: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, item in enumerate(_entries(doc, "disabled_controls", value, ("control", "reason"))):
-        if item["control"] not in CONTROL_IDS:
-            msg = f"{doc.where(('disabled_controls', i, 'control'))}: unknown control '{item['control']}'"
-            raise PolicyError(msg)
+        problem = id_problem(item["control"])
+        if problem is not None:
+            raise PolicyError(f"{doc.where(('disabled_controls', i, 'control'))}: {problem}")
         out[item["control"]] = item["reason"]
     return out
 

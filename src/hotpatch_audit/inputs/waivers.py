@@ -22,8 +22,8 @@ from typing import Any
 from hotpatch_audit.errors import InventoryError, WaiverError
 from hotpatch_audit.inputs.inventory import Inventory
 from hotpatch_audit.inputs.patterns import hosts_matching
-from hotpatch_audit.inputs.policy import CONTROL_IDS
 from hotpatch_audit.inputs.yamlsrc import Path_, YamlDocument, YamlSourceError, load_yaml
+from hotpatch_audit.rules.registry import id_problem
 
 EXPIRY_WARNING_DAYS = 14
 ENTRY_KEYS = ("guests", "control", "justification", "approved_by", "expires", "ticket")
@@ -118,9 +118,9 @@ def _entry(doc: YamlDocument, index: int, item: Any) -> Waiver:
         if key not in item:
             raise WaiverError(f"{doc.where(at)}: '{key}' is required")
     control = _text(doc, (*at, "control"), item["control"])
-    if control not in CONTROL_IDS:
-        msg = f"{doc.where((*at, 'control'))}: unknown control '{control}' (expected one of {', '.join(CONTROL_IDS)})"
-        raise WaiverError(msg)
+    problem = id_problem(control)
+    if problem is not None:
+        raise WaiverError(f"{doc.where((*at, 'control'))}: {problem}")
     ticket = item.get("ticket")
     return Waiver(
         entry=index + 1,

@@ -1,8 +1,7 @@
-"""The pytest plugin: options, guest parametrization, fixtures, outcome mapping and evidence. Hooks only.
+"""The pytest plugin: options, guest parametrization, applicability and the run's evidence. Hooks only.
 
-Outcome mapping: a failed assert is ``failed``; NotEvaluatedError raised while evaluating and FactsError
-raised by the ``facts`` fixture are ``error`` (reported as a setup error so pytest, JUnit and the HTML report
-all count an error); applicability and policy give ``skipped``.
+Each (guest, control) test's outcome is decided in :mod:`hotpatch_audit.pytest_plugin.outcome`; the fixtures
+checks use are in :mod:`hotpatch_audit.pytest_plugin.fixtures`.
 """
 
 from __future__ import annotations
@@ -15,19 +14,19 @@ from typing import Any
 import pytest
 
 from hotpatch_audit.collect.pool import Progress
-from hotpatch_audit.errors import HotpatchAuditError, InputFileError
-from hotpatch_audit.facts import GuestFacts
+from hotpatch_audit.errors import InputFileError
 from hotpatch_audit.inputs.shard import Shard
 from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers
-from hotpatch_audit.pytest_plugin.outcome import annotate
-from hotpatch_audit.pytest_plugin.recorder import Recorder, control_meta, one_line
-from hotpatch_audit.rules.controls import is_not_azure_edition
-from hotpatch_audit.rules.updates import UpdateContext
+from hotpatch_audit.pytest_plugin.fixtures import SESSION, audit, facts, updates, winrm_host
+from hotpatch_audit.pytest_plugin.outcome import decide
+from hotpatch_audit.pytest_plugin.recorder import Recorder
+from hotpatch_audit.rules.findings import not_azure_edition
+from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup
 from hotpatch_audit.run.integrity import MANIFEST, write_manifest
-from hotpatch_audit.run.results import ControlMeta
 from hotpatch_audit.run.session import AuditOptions, AuditSession
 
-SESSION = pytest.StashKey[AuditSession]()
+__all__ = ["audit", "facts", "updates", "winrm_host"]  # the fixtures this plugin provides
+
 RUN_DIR_KEY = "hotpatch_run_dir"
 FACTS_ERRORS_KEY = "hotpatch_facts_errors"
 WAIVER_DATE_KEY = "hotpatch_waiver_date"
@@ -70,7 +69,7 @@ def _date(text: str) -> date:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Load and validate every input before any guest is contacted; point pytest-html and JUnit at the run dir."""
-    config.addinivalue_line("markers", "control(id, title, severity, ...): the Hotpatch control a check verifies")
+    config.addinivalue_line("markers", "control(id): the control a check verifies (hotpatch_audit.checks.control)")
     config.addinivalue_line("markers", "readiness: part of the pre-maintenance readiness gate (-m readiness)")
     inventory = config.getoption("inventory")
     if inventory is None:
@@ -141,30 +140,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(msg)
 
 
-@pytest.fixture
-def audit(request: pytest.FixtureRequest) -> AuditSession:
-    """The current audit run: inventory, selection, catalog, policy and facts."""
-    return request.config.stash[SESSION]
-
-
-@pytest.fixture
-def facts(audit: AuditSession, guest: str) -> GuestFacts:
-    """The guest's facts; an ERROR on every control of a guest whose facts could not be obtained."""
-    return audit.facts_for(guest)
-
-
-@pytest.fixture
-def winrm_host(audit: AuditSession, guest: str) -> Any:
-    """The guest's testinfra Host for your own ``winrm_host.run(...)`` checks (live runs; one connection per guest)."""
-    return audit.host(guest)
-
-
-@pytest.fixture
-def updates(audit: AuditSession, facts: GuestFacts) -> UpdateContext:
-    """Release catalog, policy and as-of date for the update controls."""
-    return audit.update_context(facts)
-
-
 class AuditHooks:
     """The hooks of one audit run, registered only when --inventory is given."""
 
@@ -197,7 +172,7 @@ class AuditHooks:
     def pytest_testnodedown(self, node: Any) -> None:
         """Take the control metadata a pytest-xdist worker saw."""
         for data in getattr(node, "workeroutput", {}).get(CONTROLS_KEY, {}).values():
-            self.recorder.remember(ControlMeta.from_json(data))
+            self.recorder.remember(ControlSpec.from_json(data))
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """One test per (guest, control): parametrize ``guest`` with the selected inventory names."""
@@ -208,38 +183,36 @@ class AuditHooks:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Skip controls the policy disables and controls that do not apply to this guest."""
-        marker = item.get_closest_marker("control")
-        if marker is None:
+        spec = _spec_of(item)
+        if spec is None:
             return
-        reason = self.session.policy.disabled_controls.get(marker.args[0])
+        reason = self.session.policy.disabled_controls.get(spec.id)
         if reason is not None:
             pytest.skip(f"disabled by policy {self.session.policy.source}: {reason}")
         guest = _guest_of(item)
-        if marker.kwargs.get("azure_edition_only") and guest in self.session.facts:
-            why = is_not_azure_edition(self.session.facts[guest])
+        if spec.applies is Applies.AZURE_EDITION and guest in self.session.facts:
+            why = not_azure_edition(self.session.facts[guest])
             if why is not None:
                 pytest.skip(why)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-        """Map exceptions to outcomes, keep messages to one line, attach guest, control and the facts read."""
+        """Decide the test's result (outcome module) and attach the facts the control read to the report row."""
         report: pytest.TestReport = yield
-        marker = item.get_closest_marker("control")
-        if marker is None:
+        spec = _spec_of(item)
+        if spec is None:
             return report
         guest = _guest_of(item)
-        meta = control_meta(marker, item)
-        message = _classify(report, call)
-        outcome = annotate(report, item, self.recorder.waivers, guest, meta, message)
-        if outcome not in (None, "skipped") and guest in self.session.facts and meta.reads and self.html:
+        result = decide(report, call, item, spec, guest, self.recorder.waivers)
+        if result is not None and result.outcome != "skipped" and guest in self.session.facts and self.html:
             from hotpatch_audit.pytest_plugin.html import facts_extra
 
-            extra = facts_extra(self.session.facts[guest], meta.reads)
+            extra = facts_extra(self.session.facts[guest], spec.reads)
             report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]
-        self.recorder.remember(meta)
+        self.recorder.remember(spec)
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
-            workeroutput.setdefault(CONTROLS_KEY, {})[meta.id] = meta.as_json()
+            workeroutput.setdefault(CONTROLS_KEY, {})[spec.id] = spec.as_json()
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -299,27 +272,15 @@ class _ProgressLine:
             self.reporter.write_line(progress.line())
 
 
-def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
-    """Set the report's phase and text so the outcome is right, and return the one-line message.
-
-    A failed assert is a failure. Anything else raised while evaluating (NotEvaluatedError, or a bug) means
-    the control could not be evaluated: it becomes a setup error, so pytest, JUnit and pytest-html count an
-    error rather than a failure.
-    """
-    excinfo = call.excinfo
-    if excinfo is None or excinfo.errisinstance(pytest.skip.Exception):
-        return ""
-    exc = excinfo.value
-    if isinstance(exc, AssertionError) and call.when == "call":
-        return one_line(str(exc)) or "assertion failed"
-    if isinstance(exc, HotpatchAuditError):
-        message = one_line(str(exc))
-    else:
-        message = f"internal error while evaluating: {type(exc).__name__}: {one_line(str(exc))}"
-    report.longrepr = f"{type(exc).__name__}: {exc}" if isinstance(exc, HotpatchAuditError) else report.longrepr
-    if call.when == "call":
-        report.when = "setup"
-    return message
+def _spec_of(item: pytest.Item) -> ControlSpec | None:
+    marker = item.get_closest_marker("control")
+    if marker is None:
+        return None
+    spec = lookup(str(marker.args[0]))
+    if spec is None:
+        msg = f"{item.nodeid}: control {marker.args[0]} is not registered: declare it with @control(...)"
+        raise pytest.UsageError(msg)
+    return spec
 
 
 def _guest_of(item: pytest.Item) -> str:

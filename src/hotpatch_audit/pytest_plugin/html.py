@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from pytest_html import extras
 
-from hotpatch_audit.facts import GuestFacts
+from hotpatch_audit.errors import FactsError
+from hotpatch_audit.facts import GuestFacts, facts_path
+from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
 from hotpatch_audit.pytest_plugin.recorder import fact_values
 from hotpatch_audit.report.sections import render_sections, row_anchor
 
@@ -43,7 +45,10 @@ def read_facts_texts(run_dir: Path, guests: list[str]) -> dict[str, str]:
     """The stored facts file of each guest that has one, as text."""
     texts = {}
     for guest in guests:
-        path = run_dir / "facts" / f"{guest}.json"
+        try:
+            path = facts_path(run_dir / "facts", guest)
+        except FactsError:
+            continue  # a name no facts file can have: the run stored none for it
         if path.is_file():
             texts[guest] = path.read_text(encoding="utf-8", errors="replace")
     return texts
@@ -80,37 +85,39 @@ class HtmlHooks:
         ]
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
-        """Fill the columns from the report's properties; the deciding row carries the matrix's anchor."""
-        props = {k: str(v) for k, v in report.user_properties}
+        """Fill the columns from the report's result; the deciding row carries the matrix's anchor."""
+        result = result_of(report)
         kept = [c for c in cells if not any(d in c for d in _DROPPED)]
-        guest, control = props.get("guest", ""), props.get("control", "")
-        anchor = f' id="{row_anchor(guest, control)}"' if "outcome" in props and report.when != "teardown" else ""
-        title = f"{control} {props.get('title', '')}"
+        if result is None:
+            cells[:] = [kept[0], "<td></td>", "<td></td>", "<td></td>", "<td></td>", *kept[1:]]
+            return
+        anchor = f' id="{row_anchor(result.guest, result.control)}"' if report.when in DECIDING_PHASES else ""
         cells[:] = [
             kept[0],
-            f'<td class="col-guest"{anchor}>{escape(guest)}</td>',
-            f'<td class="col-control" data-control="{escape(control)}">{escape(title)}</td>',
-            f'<td class="col-severity">{escape(props.get("severity", ""))}</td>',
-            f'<td class="col-message">{escape(props.get("message", ""))}</td>',
+            f'<td class="col-guest"{anchor}>{escape(result.guest)}</td>',
+            f'<td class="col-control" data-control="{escape(result.control)}">'
+            f"{escape(f'{result.control} {result.title}')}</td>",
+            f'<td class="col-severity">{escape(result.severity)}</td>',
+            f'<td class="col-message">{escape(result.message)}</td>',
             *kept[1:],
         ]
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
         """Show the audit's own account of the test instead of a traceback (JUnit keeps the traceback)."""
-        props = {k: str(v) for k, v in report.user_properties}
-        if "control" not in props:
+        result = result_of(report)
+        if result is None:
             return
         lines = [
-            f"{props['control']} {props.get('title', '')} (severity {props.get('severity', '')}) on {props['guest']}",
-            f"outcome: {props.get('outcome') or report.outcome}",
+            f"{result.control} {result.title} (severity {result.severity}) on {result.guest}",
+            f"outcome: {result.outcome}",
         ]
-        if props.get("message"):
-            lines.append(f"message: {props['message']}")
-        if "waiver.justification" in props:
-            ticket = f", ticket {props['waiver.ticket']}" if props.get("waiver.ticket") else ""
+        if result.message:
+            lines.append(f"message: {result.message}")
+        w = result.waiver
+        if w is not None:
+            ticket = f", ticket {w['ticket']}" if w.get("ticket") else ""
             lines.append(
-                f"waiver #{props.get('waiver.entry', '?')}: {props['waiver.justification']}; approved by "
-                f"{props['waiver.approved_by']} until {props['waiver.expires']}{ticket}; underlying outcome: "
-                f"{props.get('waiver.underlying_outcome', '')}"
+                f"waiver #{w.get('entry') or '?'}: {w['justification']}; approved by {w['approved_by']} until "
+                f"{w['expires']}{ticket}; underlying outcome: {w['underlying_outcome']}"
             )
         data[:] = [escape("\n".join(lines)) + "\n"]

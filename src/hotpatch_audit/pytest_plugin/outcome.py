@@ -1,97 +1,109 @@
-"""The audit outcome each pytest report carries, with waivers applied.
+"""Where a test's outcome is decided, once, as a typed :class:`~hotpatch_audit.outcomes.Result`.
 
-A waived failure or error becomes what pytest calls an expected failure: the report is ``skipped`` with
-``wasxfail`` = the waiver's reason, so pytest counts it as xfailed, JUnit writes ``<skipped type="pytest.xfail">``
-and pytest-html shows an expected failure. What was waived stays in the properties (``waiver.*``).
+A failed assert while evaluating is ``failed``; anything else raised while evaluating (NotEvaluatedError, or a
+suite bug) and a FactsError from the ``facts`` fixture is ``error``, reported as a setup error so pytest, JUnit
+and pytest-html all count an error; a skip is ``skipped``. A waived failure or error becomes what pytest calls
+an expected failure (``wasxfail`` = the waiver's reason), with the underlying outcome kept in the result.
 
-Everything set here is plain data on the report, so it travels from pytest-xdist workers to the controller
-like any report. The report that decides a test's outcome carries the full properties; the teardown report
-repeats them, because JUnit writes a test case's ``<properties>`` from its teardown report.
+The result travels on the report as plain data (so pytest-xdist carries it to the controller) and as JUnit
+properties; the teardown report repeats the properties, because JUnit writes a test case's ``<properties>`` from
+its teardown report. The recorder, the HTML rows and the re-rendered report all read :func:`result_of`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
 
-from hotpatch_audit.inputs.waivers import WaiverBook
-from hotpatch_audit.run.results import ControlMeta
+from hotpatch_audit.errors import HotpatchAuditError
+from hotpatch_audit.inputs.waivers import WaiverBook, waiver_reason
+from hotpatch_audit.outcomes import Outcome, Result
+from hotpatch_audit.rules.registry import ControlSpec
 
-WAIVER_FIELDS = ("entry", "justification", "approved_by", "expires", "ticket", "underlying_outcome")
-_DECIDED = pytest.StashKey[list[tuple[str, str]]]()
-
-
-def outcome_of(report: pytest.TestReport) -> str | None:
-    """The audit outcome a report carries, or None for phases that do not decide the outcome."""
-    if report.skipped and hasattr(report, "wasxfail") and report.when in ("setup", "call"):
-        return "waived"
-    if report.when == "setup":
-        if report.failed:
-            return "error"
-        return "skipped" if report.skipped else None
-    if report.when == "call":
-        return "passed" if report.passed else "failed"
-    return None
+ATTR = "hotpatch_result"
+DECIDING_PHASES = ("setup", "call")
+_DECIDED = pytest.StashKey[Result]()
 
 
-def result_properties(
+def result_of(report: pytest.TestReport) -> Result | None:
+    """The result a report carries (its deciding report, or the teardown that repeats it)."""
+    data = getattr(report, ATTR, None)
+    return Result.from_json(data) if data is not None else None
+
+
+def attach(report: pytest.TestReport, result: Result) -> None:
+    """Make `report` carry `result`: as data, as JUnit properties, and as pytest's own outcome for a waiver."""
+    setattr(report, ATTR, result.as_json())
+    report.user_properties.extend(result.properties())
+    if result.outcome is Outcome.WAIVED and report.when in DECIDING_PHASES and result.waiver is not None:
+        report.outcome = "skipped"
+        report.wasxfail = waiver_reason(result.waiver)
+
+
+def decide(
+    report: pytest.TestReport,
+    call: pytest.CallInfo[None],
+    item: pytest.Item,
+    spec: ControlSpec,
     guest: str,
-    meta: ControlMeta,
-    outcome: str,
-    message: str,
-    waiver: Mapping[str, Any] | None,
-) -> list[tuple[str, str]]:
-    """The user properties of a deciding report: guest, control, outcome, message and the waiver applied."""
-    props = [*_identity(guest, meta), ("outcome", outcome)]
-    if message:
-        props.append(("message", message))
-    if waiver is not None:
-        props.extend((f"waiver.{k}", str(waiver[k])) for k in WAIVER_FIELDS if waiver.get(k) is not None)
-    return props
-
-
-def _identity(guest: str, meta: ControlMeta) -> list[tuple[str, str]]:
-    return [("guest", guest), ("control", meta.id), ("title", meta.title), ("severity", meta.severity)]
-
-
-def waiver_of(props: Mapping[str, str]) -> dict[str, Any] | None:
-    """The applied waiver recorded in a report's properties, as results.json stores it."""
-    if "waiver.justification" not in props:
-        return None
-    waiver: dict[str, Any] = {k: props.get(f"waiver.{k}") for k in WAIVER_FIELDS}
-    waiver["entry"] = int(waiver["entry"]) if waiver["entry"] is not None else None
-    return waiver
-
-
-def annotate(
-    report: pytest.TestReport, item: pytest.Item, book: WaiverBook, guest: str, meta: ControlMeta, message: str
-) -> str | None:
-    """Apply the waiver covering the test and attach the properties; return the outcome the report decides."""
-    outcome = outcome_of(report)
+    book: WaiverBook,
+) -> Result | None:
+    """Decide the test's result when this phase decides it, make the report say so, and return it."""
+    message = _classify(report, call)
+    outcome = _phase_outcome(report)
     if outcome is None:
         carried = item.stash.get(_DECIDED, None) if report.when == "teardown" else None
         if carried is not None:
-            report.user_properties.extend(carried)
-            return None
-        report.user_properties.extend(_identity(guest, meta))
-        if message:
-            report.user_properties.append(("message", message))
+            attach(report, carried)
         return None
-    if outcome == "skipped" and not message and isinstance(report.longrepr, tuple):
-        message = str(report.longrepr[2]).removeprefix("Skipped: ").strip()  # why it does not apply
     waiver = None
-    if outcome in ("failed", "error"):
-        match = book.find(guest, meta.id)
+    if outcome in (Outcome.FAILED, Outcome.ERROR):
+        match = book.find(guest, spec.id)
         if match.active is not None:
-            report.outcome = "skipped"
-            report.wasxfail = match.active.reason()
-            waiver = {**match.active.as_json(), "underlying_outcome": outcome}
-            outcome = "waived"
+            waiver = {**match.active.as_json(), "underlying_outcome": str(outcome)}
+            outcome = Outcome.WAIVED
         elif match.expired is not None:
             message = f"{message} (waiver #{match.expired.entry} expired on {match.expired.expires})"
-    props = result_properties(guest, meta, outcome, message, waiver)
-    report.user_properties.extend(props)
-    item.stash[_DECIDED] = props
-    return outcome
+    result = Result(guest, spec.id, spec.title, spec.severity, outcome, message, waiver, report.nodeid)
+    attach(report, result)
+    item.stash[_DECIDED] = result
+    return result
+
+
+def one_line(text: str) -> str:
+    """The first non-empty line, for messages."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _phase_outcome(report: pytest.TestReport) -> Outcome | None:
+    if report.when == "setup":
+        if report.failed:
+            return Outcome.ERROR
+        return Outcome.SKIPPED if report.skipped else None
+    if report.when == "call":
+        return Outcome.PASSED if report.passed else Outcome.FAILED
+    return None
+
+
+def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    """The one-line message of the phase, setting the report's phase and text so the outcome is right."""
+    excinfo = call.excinfo
+    if excinfo is None:
+        return ""
+    if excinfo.errisinstance(pytest.skip.Exception):
+        longrepr = report.longrepr
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(excinfo.value)
+        return one_line(reason.removeprefix("Skipped: "))
+    exc = excinfo.value
+    if isinstance(exc, AssertionError) and call.when == "call":
+        message = one_line(str(exc)) or "assertion failed"
+        report.longrepr = message
+        return message
+    if isinstance(exc, HotpatchAuditError):
+        message = one_line(str(exc)) or type(exc).__name__
+        report.longrepr = f"{type(exc).__name__}: {message}"
+    else:
+        # A suite bug: keep pytest's traceback for whoever fixes it.
+        message = f"internal error while evaluating: {type(exc).__name__}: {one_line(str(exc))}"
+    if call.when == "call":
+        report.when = "setup"
+    return message

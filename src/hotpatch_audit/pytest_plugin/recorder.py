@@ -1,9 +1,8 @@
-"""Turn pytest reports into results and write the run's evidence (results.json and the summary line)."""
+"""Collect the run's results from the decided reports and write the run's evidence (results.json, summary line)."""
 
 from __future__ import annotations
 
 import getpass
-import inspect
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,35 +13,11 @@ import pytest
 from hotpatch_audit import __version__
 from hotpatch_audit.facts import GuestFacts
 from hotpatch_audit.inputs.waivers import WaiverBook, notes_for_people
-from hotpatch_audit.pytest_plugin.outcome import outcome_of, waiver_of
-from hotpatch_audit.run.results import (
-    ControlMeta,
-    GuestVerdict,
-    Result,
-    RunInfo,
-    exit_code,
-    results_document,
-    timestamp,
-    verdicts,
-    write_json,
-)
+from hotpatch_audit.outcomes import GuestStatus, Result, exit_code
+from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
+from hotpatch_audit.rules.registry import ControlSpec
+from hotpatch_audit.run.results import GuestVerdict, RunInfo, results_document, timestamp, verdicts, write_json
 from hotpatch_audit.run.session import AuditSession
-
-
-def control_meta(marker: pytest.Mark, item: pytest.Item) -> ControlMeta:
-    """The metadata a check declares: its ``control`` marker plus its docstring as rationale."""
-    func = getattr(item, "function", None)
-    doc = inspect.getdoc(func) if func is not None else None
-    kw = marker.kwargs
-    return ControlMeta(
-        id=str(marker.args[0]),
-        title=str(kw.get("title", "")),
-        severity=str(kw.get("severity", "medium")),
-        rationale=" ".join((doc or "").split()),
-        refs=tuple(kw.get("refs", ())),
-        reads=tuple(kw.get("reads", ())),
-        readiness=bool(kw.get("readiness", False)),
-    )
 
 
 def fact_values(facts: GuestFacts, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -60,14 +35,6 @@ def fact_values(facts: GuestFacts, keys: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def one_line(text: str) -> str:
-    """The first non-empty line, for messages."""
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
 class Recorder:
     """Collects one Result per test and writes the results file."""
 
@@ -76,34 +43,18 @@ class Recorder:
         self.waivers = waivers or WaiverBook(None, session.started.date())
         self.run_dir: Path | None = None
         self.results: dict[str, Result] = {}
-        self.controls: dict[str, ControlMeta] = {}
+        self.controls: dict[str, ControlSpec] = {}
         self._document: dict[str, Any] | None = None
 
-    def remember(self, meta: ControlMeta) -> None:
-        """Keep a control's full metadata (from the check itself) for the results file."""
-        self.controls[meta.id] = meta
+    def remember(self, spec: ControlSpec) -> None:
+        """Keep the specification of a control the run evaluated, for the results file."""
+        self.controls[spec.id] = spec
 
     def add(self, report: pytest.TestReport) -> None:
-        """Record the report if it decides a test's outcome."""
-        props = {k: str(v) for k, v in report.user_properties}
-        if "control" not in props or report.nodeid in self.results:
-            return
-        outcome = outcome_of(report)
-        if outcome is None:
-            return
-        self.controls.setdefault(
-            props["control"], ControlMeta(props["control"], props.get("title", ""), props.get("severity", "medium"))
-        )
-        self.results[report.nodeid] = Result(
-            guest=props["guest"],
-            control=props["control"],
-            title=props.get("title", ""),
-            severity=props.get("severity", "medium"),
-            outcome=outcome,
-            message=props.get("message") or ("" if outcome == "passed" else _message(report)),
-            waiver=waiver_of(props),
-            test=report.nodeid,
-        )
+        """Record the report's result if the report decides its test."""
+        result = result_of(report)
+        if result is not None and report.when in DECIDING_PHASES:
+            self.results.setdefault(report.nodeid, result)
 
     def ordered(self) -> list[Result]:
         """Results by guest (inventory order), then control id."""
@@ -116,7 +67,7 @@ class Recorder:
         details = {
             g.name: GuestVerdict(
                 g.name,
-                "",
+                GuestStatus.NOT_EVALUATED,
                 s.facts_ref(g.name),
                 s.facts_errors.get(g.name),
                 s.as_of(s.facts[g.name]).isoformat() if g.name in s.facts else None,
@@ -159,7 +110,9 @@ class Recorder:
 
     def write(self) -> Path:
         """Write ``results.json`` into the run directory."""
-        assert self.run_dir is not None  # noqa: S101 - write() is only called once the run dir exists
+        if self.run_dir is None:
+            msg = "results.json is written into the run directory, which this run has not created"
+            raise RuntimeError(msg)
         path = self.run_dir / "results.json"
         write_json(path, self.document())
         return path
@@ -184,9 +137,9 @@ class Recorder:
         statuses = [v.status for v in self.verdicts()]
         where = report_path or str(self.run_dir)
         return (
-            f"compliance: {len(statuses)} guests, {statuses.count('compliant')} compliant, "
-            f"{statuses.count('non-compliant')} non-compliant, {statuses.count('not evaluated')} not evaluated"
-            f" \u2014 {where}"
+            f"compliance: {len(statuses)} guests, {statuses.count(GuestStatus.COMPLIANT)} compliant, "
+            f"{statuses.count(GuestStatus.NON_COMPLIANT)} non-compliant, "
+            f"{statuses.count(GuestStatus.NOT_EVALUATED)} not evaluated \u2014 {where}"
         )
 
 
@@ -195,10 +148,3 @@ def _operator() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry, as in some containers
         return "unknown"
-
-
-def _message(report: pytest.TestReport) -> str:
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return one_line(str(longrepr[2]).removeprefix("Skipped: "))
-    return one_line(report.longreprtext)

@@ -24,7 +24,7 @@ import jsonschema
 from hotpatch_audit.errors import HotpatchAuditError
 from hotpatch_audit.report import rerender
 from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, verify, write_manifest
-from hotpatch_audit.run.results import results_schema, write_json
+from hotpatch_audit.run.results import ResultsFileError, load_results, results_schema, write_json
 
 COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version")
 UNMATCHED = "matched nothing"
@@ -34,7 +34,7 @@ class MergeError(HotpatchAuditError):
     """The runs cannot be merged as asked."""
 
 
-def load_results(run_dir: Path) -> dict[str, Any]:
+def load_sealed(run_dir: Path) -> dict[str, Any]:
     """A run's results.json, after checking the run directory against its manifest when it has one."""
     try:
         if (run_dir / MANIFEST).is_file():
@@ -42,8 +42,8 @@ def load_results(run_dir: Path) -> dict[str, Any]:
             if not check.ok:
                 msg = f"{run_dir} differs from its {MANIFEST}: {'; '.join(check.problems())}"
                 raise MergeError(msg)
-        return rerender.load_results(run_dir)
-    except (IntegrityError, rerender.RerenderError) as err:
+        return load_results(run_dir)
+    except (IntegrityError, ResultsFileError) as err:
         raise MergeError(str(err)) from err
 
 
@@ -52,7 +52,7 @@ def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False
     if len(run_dirs) < 2:
         msg = "merge needs at least two run directories"
         raise MergeError(msg)
-    docs = [load_results(d) for d in run_dirs]
+    docs = [load_sealed(d) for d in run_dirs]
     _check_compatible(run_dirs, docs, allow_mixed=allow_mixed)
     owner: dict[str, Path] = {}
     for run_dir, doc in zip(run_dirs, docs, strict=True):

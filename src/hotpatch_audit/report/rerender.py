@@ -11,7 +11,6 @@ not rebuilt from changed data unless --no-verify is given. The manifest is left 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 from collections.abc import Callable, Generator, Mapping
@@ -19,20 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from hotpatch_audit import __version__
 from hotpatch_audit.errors import FactsError, HotpatchAuditError
-from hotpatch_audit.facts import GuestFacts, load_facts_file
-from hotpatch_audit.inputs.waivers import waiver_reason
-from hotpatch_audit.pytest_plugin.outcome import result_properties
+from hotpatch_audit.facts import GuestFacts, facts_path, load_facts_file
+from hotpatch_audit.outcomes import Outcome, Result
+from hotpatch_audit.pytest_plugin.outcome import attach
 from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, verify
-from hotpatch_audit.run.results import ControlMeta, results_schema
+from hotpatch_audit.run.results import ResultsFileError, load_results, results_of
 
 REPORT = "report.html"
-# The phase in which the run decided each outcome, which pytest-html shows in the test id.
-_SETUP_OUTCOMES = frozenset({"error", "skipped"})
 
 
 class RerenderError(HotpatchAuditError):
@@ -43,51 +39,32 @@ class _Replayed(Exception):
     """A recorded failure or error, raised again so pytest reports it in the same phase."""
 
 
-def load_results(run_dir: Path) -> dict[str, Any]:
-    """The run directory's results.json, validated against the results schema."""
-    path = run_dir / "results.json"
-    try:
-        doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.validate(doc, results_schema())
-    except (OSError, ValueError) as err:
-        msg = f"{path}: not a readable results file: {err}"
-        raise RerenderError(msg) from err
-    except jsonschema.ValidationError as err:
-        where = ".".join(map(str, err.absolute_path)) or "(top level)"
-        msg = f"{path}: does not match the results schema at {where}: {err.message}"
-        raise RerenderError(msg) from err
-    return doc
+def _test_id(result: Result) -> str:
+    return result.test or f"{result.control}[{result.guest}]"
 
 
-def _test_id(result: Mapping[str, Any]) -> str:
-    return str(result.get("test") or f"{result['control']}[{result['guest']}]")
-
-
-def _decided_in_setup(result: Mapping[str, Any]) -> bool:
-    outcome = result["outcome"]
-    if outcome == "waived":
-        return bool(result["waiver"]["underlying_outcome"] == "error")
-    return outcome in _SETUP_OUTCOMES
+def _decided_in_setup(result: Result) -> bool:
+    return result.underlying in (Outcome.ERROR, Outcome.SKIPPED)
 
 
 class ReplayItem(pytest.Item):
     """One recorded result, replayed."""
 
-    def __init__(self, *, result: Mapping[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, result: Result, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.result = result
 
     def setup(self) -> None:
         """Fail or skip here when the run decided the outcome in setup."""
-        if self.result["outcome"] == "skipped":
-            pytest.skip(self.result["message"])
+        if self.result.outcome is Outcome.SKIPPED:
+            pytest.skip(self.result.message)
         if _decided_in_setup(self.result):
-            raise _Replayed(self.result["message"])
+            raise _Replayed(self.result.message)
 
     def runtest(self) -> None:
         """Fail here when the run decided a failure while evaluating."""
-        if self.result["outcome"] in ("failed", "waived"):
-            raise _Replayed(self.result["message"])
+        if self.result.underlying is Outcome.FAILED:
+            raise _Replayed(self.result.message)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The recorded message, not a traceback of the replay."""
@@ -99,7 +76,7 @@ class ReplayItem(pytest.Item):
 
 
 class Replay:
-    """A pytest plugin that turns results.json back into test reports."""
+    """A pytest plugin that turns results.json back into test reports carrying the recorded results."""
 
     def __init__(
         self,
@@ -110,7 +87,7 @@ class Replay:
         self.doc = doc
         self.facts = facts
         self.facts_extra = facts_extra
-        self.controls = {c["id"]: c for c in doc.get("controls", [])}
+        self.reads = {c["id"]: tuple(c.get("reads", ())) for c in doc.get("controls", [])}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
@@ -122,44 +99,40 @@ class Replay:
         session.config.hook.pytest_collection_finish(session=session)
         return True
 
-    def _run_order(self) -> list[Mapping[str, Any]]:
+    def _run_order(self) -> list[Result]:
         # A serial run goes file by file, check by check (defined in control id order), guest by guest; rows
         # with the same result keep this order in the report. (Under pytest-xdist the run's order varies.)
         guests = {g["guest"]: i for i, g in enumerate(self.doc.get("guests", []))}
         return sorted(
-            self.doc["results"],
-            key=lambda r: (_test_id(r).split("::")[0], r["control"], guests.get(r["guest"], len(guests)), r["guest"]),
+            results_of(self.doc),
+            key=lambda r: (_test_id(r).split("::")[0], r.control, guests.get(r.guest, len(guests)), r.guest),
         )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Give the deciding report the run's outcome, message, properties and facts extra."""
+        """Give the deciding report the recorded result and the facts extra."""
         report = yield
-        r = getattr(item, "result", None)
-        if r is None or call.when != ("setup" if _decided_in_setup(r) or r["outcome"] == "skipped" else "call"):
+        r: Result | None = getattr(item, "result", None)
+        if r is None or call.when != ("setup" if _decided_in_setup(r) else "call"):
             return report
-        if r["outcome"] == "waived":
-            report.outcome = "skipped"
-            report.wasxfail = waiver_reason(r["waiver"])
-        if r["outcome"] != "skipped":
-            report.longrepr = r["message"]
-        meta = ControlMeta(r["control"], r["title"], r["severity"])
-        report.user_properties.extend(result_properties(r["guest"], meta, r["outcome"], r["message"], r["waiver"]))
-        reads = tuple(self.controls.get(r["control"], {}).get("reads", ()))
-        if r["outcome"] != "skipped" and r["guest"] in self.facts and reads:
-            report.extras = [self.facts_extra(self.facts[r["guest"]], reads)]  # type: ignore[attr-defined]
+        if r.outcome is not Outcome.SKIPPED:
+            report.longrepr = r.message
+        attach(report, r)
+        reads = self.reads.get(r.control, ())
+        if r.outcome is not Outcome.SKIPPED and r.guest in self.facts and reads:
+            report.extras = [self.facts_extra(self.facts[r.guest], reads)]  # type: ignore[attr-defined]
         return report
 
 
 def _facts(run_dir: Path, doc: Mapping[str, Any]) -> dict[str, GuestFacts]:
-    """The facts the run judged: those of every guest whose facts it could read."""
+    """The facts the run judged: those of every guest whose facts it stored, read from the run's facts/ only."""
     out = {}
     for g in doc.get("guests", []):
         if g.get("facts"):
             try:
-                out[g["guest"]] = load_facts_file(run_dir / g["facts"], g["guest"])
+                out[g["guest"]] = load_facts_file(facts_path(run_dir / "facts", g["guest"]), g["guest"])
             except FactsError as err:
                 msg = f"{run_dir}: the run judged facts that no longer load: {err}"
                 raise RerenderError(msg) from err
@@ -174,7 +147,10 @@ def render_report(run_dir: Path, output: Path | None = None, note: str | None = 
     # Imported here: importing pytest-html before pytest.main() would keep pytest from rewriting its asserts.
     from hotpatch_audit.pytest_plugin.html import HtmlHooks, facts_extra
 
-    doc = load_results(run_dir)
+    try:
+        doc = load_results(run_dir)
+    except ResultsFileError as err:
+        raise RerenderError(str(err)) from err
     target = (output or run_dir / REPORT).resolve()
     if note is None:
         note = (

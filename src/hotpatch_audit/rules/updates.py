@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from hotpatch_audit.calendar import Build, Month
+from hotpatch_audit.errors import NotEvaluatedError
+from hotpatch_audit.facts import GuestFacts
 from hotpatch_audit.inputs.policy import Policy
 from hotpatch_audit.rules.catalog import Catalog, Release
+from hotpatch_audit.rules.findings import unread
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,13 @@ def _installed(build: Build, ctx: UpdateContext) -> tuple[Release | None, str | 
     if row is None:
         return None, (f"policy {ctx.policy.source} accepts {build} as {accepted.as_build}, which is not in the catalog")
     return row, f"accepted by policy as {accepted.as_build}: {accepted.reason}"
+
+
+def installed_status(facts: GuestFacts, ctx: UpdateContext) -> UpdateStatus:
+    """Place the guest's ``CurrentBuild.UBR`` in the catalog; NotEvaluatedError when either part is unreadable."""
+    major, ubr = facts.os.current_build, facts.os.ubr
+    if major is None:
+        raise NotEvaluatedError(unread(facts, "os.current_build", "CurrentBuild").message)
+    if ubr is None:
+        raise NotEvaluatedError(unread(facts, "os.ubr", "UBR").message)
+    return assess(Build(major, ubr), ctx)

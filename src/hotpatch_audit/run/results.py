@@ -1,9 +1,9 @@
-"""Outcomes per (guest, control), guest verdicts and the results file (results.json, schema_version 1)."""
+"""Guest verdicts and the results file (results.json, schema_version 1): its model, writing, loading, schema."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -13,68 +13,9 @@ from typing import Any
 
 import jsonschema
 
-# Exit codes of an audit run; pytest keeps 2 (interrupted), 3 (internal error), 4 (usage), 5 (nothing collected).
-EXIT_COMPLIANT = 0
-EXIT_NON_COMPLIANT = 1
-EXIT_NOT_EVALUATED = 6
-
-
-@dataclass(frozen=True)
-class ControlMeta:
-    """A control's metadata, declared by its check in ``tests/``."""
-
-    id: str
-    title: str
-    severity: str
-    rationale: str = ""
-    refs: tuple[str, ...] = ()
-    reads: tuple[str, ...] = ()
-    readiness: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        """Plain data for the results file."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "severity": self.severity,
-            "rationale": self.rationale,
-            "refs": list(self.refs),
-            "reads": list(self.reads),
-            "readiness": self.readiness,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ControlMeta:
-        """The inverse of :meth:`as_json`."""
-        return cls(
-            id=data["id"],
-            title=data["title"],
-            severity=data["severity"],
-            rationale=data.get("rationale", ""),
-            refs=tuple(data.get("refs", ())),
-            reads=tuple(data.get("reads", ())),
-            readiness=bool(data.get("readiness", False)),
-        )
-
-
-@dataclass(frozen=True)
-class Result:
-    """One test: one guest, one control, one outcome with its one-line message."""
-
-    guest: str
-    control: str
-    title: str
-    severity: str
-    outcome: str
-    message: str
-    waiver: Mapping[str, Any] | None = None
-    test: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """Plain data for the results file."""
-        data = asdict(self)
-        data["waiver"] = dict(self.waiver) if self.waiver is not None else None
-        return data
+from hotpatch_audit.errors import HotpatchAuditError
+from hotpatch_audit.outcomes import GuestStatus, Outcome, Result, guest_status
+from hotpatch_audit.rules.registry import ControlSpec
 
 
 @dataclass(frozen=True)
@@ -82,40 +23,22 @@ class GuestVerdict:
     """Whether a guest is compliant, non-compliant (any failure) or not evaluated (errors, no failure)."""
 
     guest: str
-    status: str
+    status: GuestStatus
     facts: str | None = None
     facts_error: str | None = None
     as_of: str | None = None
-
-
-def guest_status(outcomes: Iterable[str]) -> str:
-    """Compliant only when every outcome is passed, skipped or waived; a failure outranks an error."""
-    seen = set(outcomes)
-    if "failed" in seen:
-        return "non-compliant"
-    if "error" in seen or not seen:
-        return "not evaluated"
-    return "compliant"
-
-
-def exit_code(outcomes: Iterable[str]) -> int:
-    """1 when any control failed, else 6 when any could not be evaluated, else 0 (passed, skipped, waived)."""
-    seen = set(outcomes)
-    if "failed" in seen:
-        return EXIT_NON_COMPLIANT
-    return EXIT_NOT_EVALUATED if "error" in seen else EXIT_COMPLIANT
 
 
 def verdicts(
     guests: Sequence[str], results: Sequence[Result], details: Mapping[str, GuestVerdict] | None = None
 ) -> list[GuestVerdict]:
     """One verdict per guest, in the given order."""
-    by_guest: dict[str, list[str]] = {g: [] for g in guests}
+    by_guest: dict[str, list[Outcome]] = {g: [] for g in guests}
     for r in results:
         by_guest.setdefault(r.guest, []).append(r.outcome)
     out = []
     for guest, outcomes in by_guest.items():
-        base = (details or {}).get(guest, GuestVerdict(guest, ""))
+        base = (details or {}).get(guest, GuestVerdict(guest, GuestStatus.NOT_EVALUATED))
         out.append(GuestVerdict(guest, guest_status(outcomes), base.facts, base.facts_error, base.as_of))
     return out
 
@@ -176,7 +99,7 @@ def results_schema() -> dict[str, Any]:
 
 def results_document(
     run: RunInfo,
-    controls: Sequence[ControlMeta],
+    controls: Sequence[ControlSpec],
     guests: Sequence[GuestVerdict],
     results: Sequence[Result],
     waivers: Mapping[str, Any] | None = None,
@@ -186,7 +109,7 @@ def results_document(
         "schema_version": 1,
         "run": run.as_json(),
         "controls": [c.as_json() for c in sorted(controls, key=lambda c: c.id)],
-        "guests": [asdict(g) for g in guests],
+        "guests": [{**asdict(g), "status": str(g.status)} for g in guests],
         "results": [r.as_json() for r in results],
         "waivers": waivers,
     }
@@ -199,3 +122,28 @@ def write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+class ResultsFileError(HotpatchAuditError):
+    """A run directory's results.json is missing, unreadable or does not match the results schema."""
+
+
+def load_results(run_dir: Path) -> dict[str, Any]:
+    """The run directory's results.json, validated against the results schema (the one loader of the file)."""
+    path = run_dir / "results.json"
+    try:
+        doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.validate(doc, results_schema())
+    except (OSError, ValueError) as err:
+        msg = f"{path}: not a readable results file: {err}"
+        raise ResultsFileError(msg) from err
+    except jsonschema.ValidationError as err:
+        where = ".".join(map(str, err.absolute_path)) or "(top level)"
+        msg = f"{path}: does not match the results schema at {where}: {err.message}"
+        raise ResultsFileError(msg) from err
+    return doc
+
+
+def results_of(doc: Mapping[str, Any]) -> list[Result]:
+    """The typed results of a loaded results document."""
+    return [Result.from_json(r) for r in doc["results"]]

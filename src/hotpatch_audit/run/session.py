@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotpatch_audit.collect.pool import Collect, Progress, RetryPolicy, collect_fleet
 from hotpatch_audit.errors import FactsError, NotEvaluatedError
-from hotpatch_audit.facts import GuestFacts, load_facts_file, parse_facts
+from hotpatch_audit.facts import GuestFacts, facts_filename, facts_path, load_facts_file, parse_facts
 from hotpatch_audit.inputs.inventory import Guest, Inventory, load_inventory
 from hotpatch_audit.inputs.patterns import select
 from hotpatch_audit.inputs.policy import Policy, load_policy
@@ -122,7 +122,7 @@ class AuditSession:
 
     def _replay(self, guest: Guest, facts_dir: Path, *, copy: bool = True) -> None:
         try:
-            path = facts_dir / facts_filename(guest.name)
+            path = facts_path(facts_dir, guest.name)
             facts = load_facts_file(path, guest.name)
         except FactsError as err:
             self.facts_errors[guest.name] = str(err)
@@ -138,7 +138,7 @@ class AuditSession:
             self.facts_errors[name] = str(err)
         if self.run_dir is not None:
             text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-            (self.run_dir / "facts" / facts_filename(name)).write_text(text, encoding="utf-8")
+            facts_path(self.run_dir / "facts", name).write_text(text, encoding="utf-8")
 
     def host(self, guest: str) -> Any:
         """The guest's testinfra Host on a connection kept for the rest of the run (live runs only)."""
@@ -174,14 +174,6 @@ class AuditSession:
     def facts_ref(self, guest: str) -> str | None:
         """The facts file of `guest` relative to the run dir, if it was stored."""
         return f"facts/{facts_filename(guest)}" if guest in self.facts else None
-
-
-def facts_filename(guest: str) -> str:
-    """``<guest>.json``; a guest name that could escape the folder is refused."""
-    if not guest or any(c in guest for c in "/\\\0") or guest.startswith("."):
-        msg = f"guest name {guest!r} cannot be used as a facts file name"
-        raise FactsError(msg)
-    return f"{guest}.json"
 
 
 def _selection(inventory: Inventory, options: AuditOptions) -> list[Guest]:

@@ -1,0 +1,128 @@
+"""The audit's vocabulary, typed: outcome, severity, guest status, one result, and the exit code they give.
+
+Every stage reads these types: the pytest plugin decides a :class:`Result` once per test, and results.json,
+JUnit properties, the HTML report, re-rendering and merging all read that same record; nothing parses an outcome
+back out of strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+# Exit codes of an audit run; pytest keeps 2 (interrupted), 3 (internal error), 4 (usage), 5 (nothing collected).
+EXIT_COMPLIANT = 0
+EXIT_NON_COMPLIANT = 1
+EXIT_NOT_EVALUATED = 6
+
+
+class Outcome(StrEnum):
+    """What one (guest, control) test came to (fixed words)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    WAIVED = "waived"
+
+
+class Severity(StrEnum):
+    """How much a failed control matters."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class GuestStatus(StrEnum):
+    """A guest's verdict over all its results."""
+
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non-compliant"
+    NOT_EVALUATED = "not evaluated"
+
+
+WAIVER_FIELDS = ("entry", "justification", "approved_by", "expires", "ticket", "underlying_outcome")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One test: one guest, one control, one outcome with its one-line message (and the waiver applied)."""
+
+    guest: str
+    control: str
+    title: str
+    severity: Severity
+    outcome: Outcome
+    message: str
+    waiver: Mapping[str, Any] | None = None
+    test: str = ""
+
+    @property
+    def underlying(self) -> Outcome:
+        """The outcome before a waiver: what the control itself found."""
+        if self.waiver is None:
+            return self.outcome
+        return Outcome(self.waiver["underlying_outcome"])
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data, as results.json stores it."""
+        return {
+            "guest": self.guest,
+            "control": self.control,
+            "title": self.title,
+            "severity": str(self.severity),
+            "outcome": str(self.outcome),
+            "message": self.message,
+            "waiver": dict(self.waiver) if self.waiver is not None else None,
+            "test": self.test,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Result:
+        """The inverse of :meth:`as_json`."""
+        return cls(
+            guest=data["guest"],
+            control=data["control"],
+            title=data["title"],
+            severity=Severity(data["severity"]),
+            outcome=Outcome(data["outcome"]),
+            message=data["message"],
+            waiver=data.get("waiver"),
+            test=data.get("test", ""),
+        )
+
+    def properties(self) -> list[tuple[str, str]]:
+        """The JUnit ``<properties>`` of the test: guest, control, title, severity, outcome, message, waiver."""
+        props = [
+            ("guest", self.guest),
+            ("control", self.control),
+            ("title", self.title),
+            ("severity", str(self.severity)),
+            ("outcome", str(self.outcome)),
+        ]
+        if self.message:
+            props.append(("message", self.message))
+        if self.waiver is not None:
+            props.extend((f"waiver.{k}", str(self.waiver[k])) for k in WAIVER_FIELDS if self.waiver.get(k) is not None)
+        return props
+
+
+def guest_status(outcomes: Iterable[Outcome]) -> GuestStatus:
+    """Compliant only when every outcome is passed, skipped or waived and there is at least one; failure wins."""
+    seen = set(outcomes)
+    if Outcome.FAILED in seen:
+        return GuestStatus.NON_COMPLIANT
+    if Outcome.ERROR in seen or not seen:
+        return GuestStatus.NOT_EVALUATED
+    return GuestStatus.COMPLIANT
+
+
+def exit_code(outcomes: Iterable[Outcome]) -> int:
+    """1 when any control failed, else 6 when any could not be evaluated, else 0 (passed, skipped, waived)."""
+    seen = set(outcomes)
+    if Outcome.FAILED in seen:
+        return EXIT_NON_COMPLIANT
+    return EXIT_NOT_EVALUATED if Outcome.ERROR in seen else EXIT_COMPLIANT
