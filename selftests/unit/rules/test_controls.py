@@ -3,13 +3,14 @@
 import pytest
 
 from hotpatch_audit.errors import NotEvaluatedError
+from hotpatch_audit.facts import parse_facts
 from hotpatch_audit.rules.findings import not_azure_edition as is_not_azure_edition
 from hotpatch_audit.rules.hp01_image import evaluate as azure_edition_image
 from hotpatch_audit.rules.hp02_platform import evaluate as platform_prerequisites
 from hotpatch_audit.rules.hp03_enrollment import evaluate as hotpatch_enrolled
 from hotpatch_audit.rules.hp04_restarted import evaluate as restarted_after_enablement
 from hotpatch_audit.rules.hp07_restart_pending import evaluate as no_restart_pending
-from support import facts
+from support import facts, facts_doc
 
 
 @pytest.mark.parametrize(("sku", "build"), [(407, 20348), (408, 20348), (407, 26100), (408, 26100)])
@@ -117,3 +118,16 @@ def test_a_whole_unreadable_section_covers_its_facts() -> None:
     doc_facts = facts(unreadable=("security.vbs_status",))
     assert doc_facts.unreadable("security.vbs_status") is not None
     assert doc_facts.unreadable("security.vbs_configured") is None
+
+
+def test_an_error_on_a_section_covers_every_fact_of_it() -> None:
+    doc = facts_doc()
+    doc["security"] = dict.fromkeys(doc["security"])
+    doc["errors"] = [{"probe": "security", "message": "Access is denied."}]
+    section_unread = parse_facts(doc, "selftest")
+    assert section_unread.unreadable("security.vbs_status") is not None
+    assert section_unread.unreadable("security") is not None
+    assert section_unread.unreadable("securityx.vbs_status") is None
+    assert section_unread.unreadable("os.ubr") is None
+    with pytest.raises(NotEvaluatedError, match=r"security\.vbs_status"):
+        restarted_after_enablement(section_unread)

@@ -45,10 +45,6 @@ class Waiver:
     expires: date
     ticket: str | None = None
 
-    def describe(self) -> str:
-        """E.g. ``#2 HP-04 on cluster_b, hci-vm-07``."""
-        return f"#{self.entry} {self.control} on {', '.join(self.guests)}"
-
     def reason(self) -> str:
         """Why a result is waived, as pytest shows it for an expected failure."""
         return waiver_reason(self.as_json())

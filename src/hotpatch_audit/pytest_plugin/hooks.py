@@ -174,6 +174,17 @@ class AuditHooks:
         for data in getattr(node, "workeroutput", {}).get(CONTROLS_KEY, {}).values():
             self.recorder.remember(ControlSpec.from_json(data))
 
+    def pytest_collection_modifyitems(self) -> None:
+        """Refuse a policy or waiver that names a site control no collected check declares (a typo, or a lost check)."""
+        named = {*self.session.policy.disabled_controls, *(w.control for w in self.recorder.waivers.waivers)}
+        unknown = sorted(c for c in named if lookup(c) is None)
+        if unknown:
+            msg = (
+                f"{', '.join(unknown)}: named by the policy or waiver file, but no check declares "
+                "it (@control(...) in the checks of this run)"
+            )
+            raise pytest.UsageError(msg)
+
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """One test per (guest, control): parametrize ``guest`` with the selected inventory names."""
         if "guest" in metafunc.fixturenames:

@@ -1,0 +1,80 @@
+"""Fleet collection retries per cause: transient faults are retried with backoff, refused credentials never."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hotpatch_audit.collect.pool import RetryPolicy, collect_fleet
+from hotpatch_audit.collect.transport import CollectionFailure
+from hotpatch_audit.errors import FactsError
+from hotpatch_audit.inputs.inventory import Connection, Guest
+
+FAST = RetryPolicy(deadline_sec=5, attempts=3, backoff_sec=0.01)
+
+
+def _guest(name: str) -> Guest:
+    return Guest(name, ("fleet",), {}, Connection(host="127.0.0.1", port=5985, scheme="http"))
+
+
+class Script:
+    """A collector that answers from a list per guest: an exception to raise or a document to return."""
+
+    def __init__(self, answers: dict[str, list[Any]]) -> None:
+        self.answers = answers
+        self.calls: dict[str, int] = dict.fromkeys(answers, 0)
+
+    def __call__(self, guest: Guest, *, deadline_sec: float | None = None) -> dict[str, Any]:
+        self.calls[guest.name] += 1
+        answer = self.answers[guest.name].pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return dict(answer)
+
+
+@pytest.mark.parametrize(
+    "cause", [("auth", "credentials refused (HTTP 401)"), ("refused", "connection refused"), ("tls", "TLS error")]
+)
+def test_a_permanent_fault_is_tried_once(cause: tuple[str, str]) -> None:
+    slug, text = cause
+    collect = Script({"vm": [CollectionFailure(f"vm: {text}", transient=False, cause=slug)] * 3})
+    out = collect_fleet([_guest("vm")], collect, workers=1, retry=FAST)
+    assert collect.calls["vm"] == 1  # retrying a refused password can lock the account
+    assert isinstance(out["vm"], FactsError)
+    assert str(out["vm"]) == f"vm: {text}"
+
+
+def test_a_transient_fault_is_retried_up_to_the_attempts() -> None:
+    collect = Script({"vm": [CollectionFailure("vm: connection reset", transient=True, cause="reset")] * 3})
+    out = collect_fleet([_guest("vm")], collect, workers=1, retry=FAST)
+    assert collect.calls["vm"] == 3
+    assert str(out["vm"]) == "vm: connection reset (after 3 attempts)"
+
+
+def test_a_transient_fault_then_success_gives_the_facts() -> None:
+    collect = Script({"vm": [CollectionFailure("vm: HTTP 503", transient=True, cause="http"), {"guest": "vm"}]})
+    out = collect_fleet([_guest("vm")], collect, workers=1, retry=FAST)
+    assert out["vm"] == {"guest": "vm"}
+    assert collect.calls["vm"] == 2
+
+
+def test_retries_stop_at_the_deadline() -> None:
+    slow = RetryPolicy(deadline_sec=0.5, attempts=10, backoff_sec=0.4)
+    collect = Script({"vm": [CollectionFailure("vm: timed out", transient=True, cause="read-timeout")] * 10})
+    out = collect_fleet([_guest("vm")], collect, workers=1, retry=slow)
+    assert collect.calls["vm"] == 2  # 0.4 s of backoff fits once in 0.5 s, the next 0.8 s does not
+    assert isinstance(out["vm"], FactsError)
+
+
+def test_one_failing_guest_leaves_the_others_alone() -> None:
+    collect = Script(
+        {"bad": [CollectionFailure("bad: refused", cause="refused")], "good": [{"guest": "good"}]},
+    )
+    progress: list[str] = []
+    out = collect_fleet(
+        [_guest("bad"), _guest("good")], collect, workers=2, retry=FAST, progress=lambda p: progress.append(p.line())
+    )
+    assert out["good"] == {"guest": "good"}
+    assert isinstance(out["bad"], FactsError)
+    assert progress[-1].startswith("collected 2/2, 1 errors")
