@@ -111,18 +111,54 @@ class Result:
 
 
 def guest_status(outcomes: Iterable[Outcome]) -> GuestStatus:
-    """Compliant only when every outcome is passed, skipped or waived and there is at least one; failure wins."""
+    """A failure makes a guest non-compliant; else an error, or nothing proven at all, leaves it not evaluated.
+
+    Compliant needs at least one ``passed``: a guest whose every control was skipped, disabled or waived has
+    proven nothing.
+    """
     seen = set(outcomes)
     if Outcome.FAILED in seen:
         return GuestStatus.NON_COMPLIANT
-    if Outcome.ERROR in seen or not seen:
+    if Outcome.ERROR in seen or Outcome.PASSED not in seen:
         return GuestStatus.NOT_EVALUATED
     return GuestStatus.COMPLIANT
 
 
-def exit_code(outcomes: Iterable[Outcome]) -> int:
-    """1 when any control failed, else 6 when any could not be evaluated, else 0 (passed, skipped, waived)."""
-    seen = set(outcomes)
-    if Outcome.FAILED in seen:
+def exit_code(statuses: Iterable[GuestStatus]) -> int:
+    """1 when any guest is non-compliant, else 6 when any is not evaluated (or there is none), else 0."""
+    seen = set(statuses)
+    if GuestStatus.NON_COMPLIANT in seen:
         return EXIT_NON_COMPLIANT
-    return EXIT_NOT_EVALUATED if Outcome.ERROR in seen else EXIT_COMPLIANT
+    if GuestStatus.NOT_EVALUATED in seen or not seen:
+        return EXIT_NOT_EVALUATED
+    return EXIT_COMPLIANT
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a run set out to evaluate: every selected guest with each control of its control set.
+
+    ``control_set`` is ``all`` or ``readiness`` (``-m readiness``, a declared set); ``filters`` names anything
+    else that narrowed the run (``-k``, another ``-m``, check files or node ids given), which no declared set
+    explains and which therefore leaves the run incomplete when it dropped an expected result.
+    """
+
+    guests: tuple[str, ...]
+    controls: tuple[str, ...]
+    control_set: str = "all"
+    filters: tuple[str, ...] = ()
+
+    def missing(self, results: Iterable[Result]) -> list[tuple[str, str]]:
+        """The expected (guest, control) pairs that have no result, in guest then control order."""
+        done = {(r.guest, r.control) for r in results}
+        return [(g, c) for g in self.guests for c in self.controls if (g, c) not in done]
+
+    def as_json(self, missing: int) -> dict[str, Any]:
+        """Plain data for results.json ``run.selection``."""
+        return {
+            "control_set": self.control_set,
+            "controls": list(self.controls),
+            "guests": len(self.guests),
+            "filters": list(self.filters),
+            "missing": missing,
+        }

@@ -17,11 +17,12 @@ from hotpatch_audit.collect.pool import Progress
 from hotpatch_audit.errors import InputFileError
 from hotpatch_audit.inputs.shard import Shard
 from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers
+from hotpatch_audit.outcomes import EXIT_NOT_EVALUATED, Selection
 from hotpatch_audit.pytest_plugin.fixtures import SESSION, audit, facts, updates, winrm_host
 from hotpatch_audit.pytest_plugin.outcome import decide
 from hotpatch_audit.pytest_plugin.recorder import Recorder
 from hotpatch_audit.rules.findings import not_azure_edition
-from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup
+from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup, specs
 from hotpatch_audit.run.integrity import MANIFEST, write_manifest
 from hotpatch_audit.run.session import AuditOptions, AuditSession
 
@@ -101,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION] = session
     recorder = Recorder(session, waivers)
     config.pluginmanager.register(AuditHooks(config, session, recorder), "hotpatch-audit")
-    if config.option.collectonly:
+    if _no_evidence(config):
         return
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
@@ -151,15 +152,22 @@ class AuditHooks:
 
     def pytest_sessionstart(self) -> None:
         """Obtain every selected guest's facts once, before any test runs (on the controller only)."""
-        if self.config.option.collectonly or hasattr(self.config, "workerinput"):
+        if _no_evidence(self.config) or hasattr(self.config, "workerinput"):
             return
-        if self.session.mode == "replay":
-            self.session.acquire()
-            return
-        from hotpatch_audit.collect.collector import collect
+        try:
+            if self.session.mode == "replay":
+                self.session.acquire()
+                return
+            from hotpatch_audit.collect.collector import collect
 
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        self.session.acquire(collect, _ProgressLine(reporter) if reporter is not None else None)
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            self.session.acquire(collect, _ProgressLine(reporter) if reporter is not None else None)
+        except KeyboardInterrupt:
+            self.recorder.ended = "interrupted while collecting facts"
+            raise
+        except Exception as err:
+            self.recorder.ended = f"crashed while collecting facts: {type(err).__name__}: {err}"
+            raise
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -230,13 +238,51 @@ class AuditHooks:
         """Record one result per test; runs on the controller, so it also works under xdist."""
         self.recorder.add(report)
 
+    @pytest.hookimpl(tryfirst=True, specname="pytest_sessionfinish")
+    def pytest_sessionfinish_settle(self, session: pytest.Session, exitstatus: int) -> None:
+        """Settle what the run set out to do and how it ended, before any report is written from it."""
+        if self.recorder.run_dir is None or hasattr(self.config, "workerinput"):
+            return
+        self.recorder.selection = self._selection()
+        if self.recorder.ended is None:
+            self.recorder.ended = _how_it_ended(session, exitstatus)
+        written = (("junit.xml", self.config.option.xmlpath), ("report.html", self.config.option.htmlpath))
+        in_run_dir = [
+            n for n, path in written if path and Path(path).resolve() == (self.recorder.run_dir / n).resolve()
+        ]
+        self.recorder.evidence = ("results.json", *in_run_dir)
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Write results.json; exit 1 when a control failed, 6 when none failed but some were not evaluated."""
+        """Write results.json; exit 1 when a guest failed, 6 when one was not evaluated or the run is incomplete."""
         self.session.close()
+        if _no_evidence(self.config) and not hasattr(self.config, "workerinput"):
+            session.exitstatus = EXIT_NOT_EVALUATED
+            return
         if self.recorder.run_dir is not None and not hasattr(self.config, "workerinput"):
             self.recorder.write()
             session.exitstatus = self.recorder.exit_status(session.exitstatus)
+
+    def _selection(self) -> Selection:
+        """The guests and controls this run set out to evaluate, and what narrowed it."""
+        option = self.config.option
+        markexpr = (option.markexpr or "").strip()
+        control_set = "readiness" if markexpr == "readiness" else "all"
+        declared = {s.id: s for s in specs()} | self.recorder.controls
+        controls = tuple(sorted(c for c, s in declared.items() if control_set == "all" or s.readiness))
+        filters = []
+        if option.keyword:
+            filters.append(f"-k {option.keyword!r}")
+        if markexpr and control_set == "all":
+            filters.append(f"-m {markexpr!r}")
+        if getattr(option, "deselect", None):
+            filters.append(f"--deselect {' '.join(option.deselect)}")
+        narrowed = [a for a in self.config.args if "::" in a or Path(a).is_file()]
+        if narrowed:
+            filters.append(f"checks given: {' '.join(narrowed)}")
+        if option.maxfail:
+            filters.append(f"--maxfail {option.maxfail}")
+        return Selection(tuple(g.name for g in self.session.guests), controls, control_set, tuple(filters))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """List the waivers that need attention: expiring within 14 days, expired, or matching nothing."""
@@ -257,6 +303,10 @@ class AuditHooks:
         """
         if self.recorder.run_dir is None or hasattr(config, "workerinput"):
             return
+        if not self.recorder.written:
+            # pytest never finished the session (interrupted or crashed while collecting facts): say so.
+            self.recorder.ended = self.recorder.ended or "the run ended before its checks ran"
+            self.recorder.write()
         digest = write_manifest(self.recorder.run_dir)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
@@ -281,6 +331,22 @@ class _ProgressLine:
         elif finished or progress.elapsed - self.last >= 5:
             self.last = progress.elapsed
             self.reporter.write_line(progress.line())
+
+
+def _no_evidence(config: pytest.Config) -> bool:
+    """Runs that list or plan tests evaluate nothing, so they write no evidence."""
+    option = config.option
+    return bool(option.collectonly or getattr(option, "setuponly", False) or getattr(option, "setupplan", False))
+
+
+def _how_it_ended(session: pytest.Session, exitstatus: int) -> str | None:
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        return "crashed (internal error)"
+    if session.shouldfail or session.shouldstop:
+        return f"stopped early: {session.shouldfail or session.shouldstop}"
+    return None
 
 
 def _spec_of(item: pytest.Item) -> ControlSpec | None:

@@ -13,9 +13,9 @@ import pytest
 from hotpatch_audit import __version__
 from hotpatch_audit.facts import GuestFacts
 from hotpatch_audit.inputs.waivers import WaiverBook, notes_for_people
-from hotpatch_audit.outcomes import GuestStatus, Result, exit_code
+from hotpatch_audit.outcomes import GuestStatus, Outcome, Result, Selection, Severity, exit_code
 from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
-from hotpatch_audit.rules.registry import ControlSpec
+from hotpatch_audit.rules.registry import ControlSpec, lookup
 from hotpatch_audit.run.results import GuestVerdict, RunInfo, results_document, timestamp, verdicts, write_json
 from hotpatch_audit.run.session import AuditSession
 
@@ -44,6 +44,10 @@ class Recorder:
         self.run_dir: Path | None = None
         self.results: dict[str, Result] = {}
         self.controls: dict[str, ControlSpec] = {}
+        self.selection: Selection | None = None
+        self.ended: str | None = None  # why the run ended early (interrupted, crashed), None when it ran through
+        self.evidence: tuple[str, ...] = ("results.json",)
+        self.written = False
         self._document: dict[str, Any] | None = None
 
     def remember(self, spec: ControlSpec) -> None:
@@ -57,9 +61,50 @@ class Recorder:
             self.results.setdefault(report.nodeid, result)
 
     def ordered(self) -> list[Result]:
-        """Results by guest (inventory order), then control id."""
+        """Every result by guest (inventory order), then control id, with each missing expected one as error."""
         order = {g.name: i for i, g in enumerate(self.session.guests)}
-        return sorted(self.results.values(), key=lambda r: (order.get(r.guest, len(order)), r.guest, r.control))
+        results = [*self.results.values(), *self._unevaluated()]
+        return sorted(results, key=lambda r: (order.get(r.guest, len(order)), r.guest, r.control))
+
+    @property
+    def complete(self) -> bool:
+        """True when the run ended normally and every expected (guest, control) pair has a result."""
+        return self.ended is None and self.selection is not None and not self._missing()
+
+    def incomplete_reason(self) -> str | None:
+        """Why the run is incomplete, or None."""
+        if self.complete:
+            return None
+        if self.selection is None:
+            return self.ended or "the run ended before its checks were collected"
+        missing, total = len(self._missing()), len(self.selection.guests) * len(self.selection.controls)
+        parts = [self.ended] if self.ended else []
+        if missing:
+            parts.append(f"{missing} of {total} expected results missing")
+        if self.selection.filters:
+            parts.append(f"selection narrowed by {'; '.join(self.selection.filters)}")
+        return ", ".join(parts)
+
+    def _missing(self) -> list[tuple[str, str]]:
+        if self.selection is None:
+            return [(g.name, "") for g in self.session.guests]
+        return self.selection.missing(self.results.values())
+
+    def _unevaluated(self) -> list[Result]:
+        """An ``error`` result for each expected pair the run did not evaluate, saying why."""
+        if self.selection is None:
+            return []
+        why = self.ended or (
+            f"this run did not run its check ({'; '.join(self.selection.filters)})"
+            if self.selection.filters
+            else "no result was recorded for its check"
+        )
+        out = []
+        for guest, control in self.selection.missing(self.results.values()):
+            spec = self.controls.get(control) or lookup(control)
+            title, severity = (spec.title, spec.severity) if spec is not None else (control, Severity.MEDIUM)
+            out.append(Result(guest, control, title, severity, Outcome.ERROR, f"not evaluated: {why}"))
+        return out
 
     def verdicts(self) -> list[GuestVerdict]:
         """Per-guest verdicts, with the facts file or the reason facts are missing."""
@@ -100,13 +145,22 @@ class Recorder:
             operator=_operator(),
             host=socket.gethostname(),
             inventory=str(s.options.inventory),
+            complete=self.complete,
+            incomplete_reason=self.incomplete_reason(),
+            selection=self.selection.as_json(len(self._missing())) if self.selection is not None else {},
+            shard=str(s.options.shard) if s.options.shard is not None else None,
+            evidence=self.evidence,
         )
         waived: dict[int, int] = {}
         for r in self.results.values():
             if r.waiver is not None and r.waiver.get("entry") is not None:
                 waived[r.waiver["entry"]] = waived.get(r.waiver["entry"], 0) + 1
         waivers = self.waivers.summary([g.name for g in s.guests], waived)
-        return results_document(run, list(self.controls.values()), self.verdicts(), self.ordered(), waivers)
+        controls = {**{c: spec for c in self._expected() if (spec := lookup(c)) is not None}, **self.controls}
+        return results_document(run, list(controls.values()), self.verdicts(), self.ordered(), waivers)
+
+    def _expected(self) -> tuple[str, ...]:
+        return self.selection.controls if self.selection is not None else ()
 
     def write(self) -> Path:
         """Write ``results.json`` into the run directory."""
@@ -115,17 +169,19 @@ class Recorder:
             raise RuntimeError(msg)
         path = self.run_dir / "results.json"
         write_json(path, self.document())
+        self.written = True
         return path
 
     def exit_status(self, pytest_status: int) -> int:
-        """The run's exit code from the recorded outcomes, when pytest finished normally (0 or 1).
+        """The run's exit code: pytest's own when it did not finish normally, else from the guests' verdicts.
 
-        Interrupted, internal and usage errors and an empty collection keep pytest's code. A failure pytest saw
-        outside the controls (say a teardown error) keeps 1.
+        Interrupted (2), internal error (3), usage error (4) and nothing collected (5) keep pytest's code. A
+        failure pytest saw outside the controls (say a teardown error) keeps at least 1. An incomplete run is
+        never 0: its missing results leave guests not evaluated (6).
         """
-        if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not self.results:
+        if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return pytest_status
-        code = exit_code(r.outcome for r in self.results.values())
+        code = exit_code(v.status for v in self.verdicts())
         return pytest_status if code == 0 else code
 
     def waiver_notes(self) -> list[str]:
@@ -136,8 +192,9 @@ class Recorder:
         """``compliance: N guests, C compliant, F non-compliant, E not evaluated — <report>``."""
         statuses = [v.status for v in self.verdicts()]
         where = report_path or str(self.run_dir)
+        incomplete = "" if self.complete else f"INCOMPLETE ({self.incomplete_reason()}): "
         return (
-            f"compliance: {len(statuses)} guests, {statuses.count(GuestStatus.COMPLIANT)} compliant, "
+            f"compliance: {incomplete}{len(statuses)} guests, {statuses.count(GuestStatus.COMPLIANT)} compliant, "
             f"{statuses.count(GuestStatus.NON_COMPLIANT)} non-compliant, "
             f"{statuses.count(GuestStatus.NOT_EVALUATED)} not evaluated \u2014 {where}"
         )

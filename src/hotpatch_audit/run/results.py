@@ -39,7 +39,10 @@ def verdicts(
     out = []
     for guest, outcomes in by_guest.items():
         base = (details or {}).get(guest, GuestVerdict(guest, GuestStatus.NOT_EVALUATED))
-        out.append(GuestVerdict(guest, guest_status(outcomes), base.facts, base.facts_error, base.as_of))
+        status = guest_status(outcomes)
+        if base.facts_error is not None and status is GuestStatus.COMPLIANT:
+            status = GuestStatus.NOT_EVALUATED  # nothing about a guest without facts is proven
+        out.append(GuestVerdict(guest, status, base.facts, base.facts_error, base.as_of))
     return out
 
 
@@ -62,6 +65,11 @@ class RunInfo:
     operator: str = ""
     host: str = ""
     inventory: str = ""
+    complete: bool = False
+    incomplete_reason: str | None = None
+    selection: Mapping[str, Any] = field(default_factory=dict)
+    shard: str | None = None
+    evidence: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for the results file."""
@@ -81,6 +89,11 @@ class RunInfo:
             "operator": self.operator,
             "host": self.host,
             "inventory": self.inventory,
+            "complete": self.complete,
+            "incomplete_reason": self.incomplete_reason,
+            "selection": dict(self.selection),
+            "shard": self.shard,
+            "evidence": list(self.evidence),
         }
 
 

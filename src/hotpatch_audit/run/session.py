@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotpatch_audit.collect.pool import Collect, Progress, RetryPolicy, collect_fleet
-from hotpatch_audit.errors import FactsError, NotEvaluatedError
+from hotpatch_audit.errors import FactsError, InventoryError, NotEvaluatedError
 from hotpatch_audit.facts import GuestFacts, facts_filename, facts_path, load_facts_file, parse_facts
 from hotpatch_audit.inputs.inventory import Guest, Inventory, load_inventory
 from hotpatch_audit.inputs.patterns import select
@@ -178,4 +178,16 @@ class AuditSession:
 
 def _selection(inventory: Inventory, options: AuditOptions) -> list[Guest]:
     guests = select(inventory, options.limit)
-    return split(guests, options.shard) if options.shard is not None else guests
+    if not guests:
+        msg = f"{options.inventory}: the inventory has no hosts: there is nothing to audit"
+        raise InventoryError(msg)
+    if options.shard is None:
+        return guests
+    mine = split(guests, options.shard)
+    if not mine:
+        msg = (
+            f"--shard {options.shard}: none of the {len(guests)} selected guests falls in this shard: "
+            "use fewer shards than guests"
+        )
+        raise InventoryError(msg)
+    return mine
