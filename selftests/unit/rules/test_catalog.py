@@ -78,8 +78,9 @@ def test_one_build_with_two_kbs_is_two_rows() -> None:
 
 
 def test_plans_are_not_releases() -> None:
-    assert CATALOG.next_planned_baseline(20348, Month(2026, 5)) == Month(2026, 7)
-    assert CATALOG.next_planned_baseline(26100, Month(2026, 7)) == Month(2026, 10)
+    assert CATALOG.next_baseline(20348, Month(2026, 5)) == Month(2026, 7)  # planned
+    assert CATALOG.next_baseline(26100, Month(2026, 7)) == Month(2026, 10)  # planned
+    assert CATALOG.next_baseline(20348, Month(2024, 7)) == Month(2024, 8)  # released: the unplanned one
     assert CATALOG.newest_months() == {"20348": "2026-05", "26100": "2026-05"}
 
 

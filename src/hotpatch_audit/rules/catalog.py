@@ -179,10 +179,12 @@ class Catalog:
                 out[str(os_build)] = str(newest)
         return out
 
-    def next_planned_baseline(self, os_build: int, after: Month) -> Month | None:
-        """The first planned baseline month after `after`, from Microsoft's calendar."""
-        months = sorted(p.month for p in self.plans if p.os == os_build and p.type == "baseline" and p.month > after)
-        return months[0] if months else None
+    def next_baseline(self, os_build: int, after: Month) -> Month | None:
+        """The first baseline month after `after`: a released baseline, else one Microsoft's calendar plans."""
+        released = [r.month for r in self.releases if r.os == os_build and r.type == "baseline"]
+        planned = [p.month for p in self.plans if p.os == os_build and p.type == "baseline"]
+        later = [m for m in released + planned if m > after]
+        return min(later) if later else None
 
     @property
     def sha256(self) -> str:

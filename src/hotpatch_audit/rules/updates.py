@@ -80,7 +80,7 @@ def assess(build: Build, ctx: UpdateContext, installed_kbs: Collection[str] | No
         )
         return UpdateStatus(build, as_of, None, None, problem)
     expected = due[-1]
-    next_baseline = ctx.catalog.next_planned_baseline(build.major, expected.month)
+    next_baseline = ctx.catalog.next_baseline(build.major, expected.month)
     installed, note = _installed(build, ctx, installed_kbs)
     if installed is not None:
         return UpdateStatus(build, as_of, expected, installed, accepted_note=note, next_baseline=next_baseline)
@@ -126,5 +126,5 @@ def _one_of(
     if len(matching) == 1:
         return matching[0], None
     named = " and ".join(f"{r.kb} ({'hotpatch' if r.on_hotpatch_track else 'standard'} track)" for r in rows)
-    listed = "lists both" if matching else "lists neither"
+    listed = "list both" if matching else "list neither"
     return None, f"build {build} is {named}; the guest's installed updates {listed}, so its release cannot be told"
