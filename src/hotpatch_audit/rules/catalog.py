@@ -113,7 +113,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class CatalogSource:
-    """One loaded catalog file, where its data came from and how far it reaches."""
+    """One loaded catalog file: where its data came from, its row count, its newest hotpatch-track month per OS."""
 
     name: str
     provenance: Mapping[str, str]
@@ -235,8 +235,12 @@ def _plan_order(plan: Plan) -> tuple[int, Month]:
 def _sources(catalog: Catalog, layers: Sequence[Layer]) -> tuple[CatalogSource, ...]:
     out = []
     for name, provenance, keys in layers:
-        own = Catalog(tuple(r for r in catalog.releases if (r.os, r.kb) in keys), (name,))
-        out.append(CatalogSource(name, provenance, len(keys), own.newest_months()))
+        newest: dict[str, Month] = {}
+        for r in catalog.releases:
+            if (r.os, r.kb) in keys and r.monthly and r.on_hotpatch_track:
+                newest[str(r.os)] = max(newest.get(str(r.os), r.month), r.month)
+        shown = {os_build: str(month) for os_build, month in sorted(newest.items())}
+        out.append(CatalogSource(name, provenance, len(keys), shown))
     return tuple(out)
 
 
