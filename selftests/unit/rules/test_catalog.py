@@ -202,3 +202,12 @@ def test_xdg_data_home_is_the_default_location(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert user_catalog_path() == tmp_path / "hotpatch-audit" / "catalog.yml"
+
+
+def test_a_broken_per_user_catalog_says_how_to_recover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    (tmp_path / "catalog.yml").write_text("releases:\n  - {os: 20348}\n")
+    with pytest.raises(
+        CatalogError, match=r"catalog\.yml:2: releases\.0: missing 'month' \(this is the per-user catalog"
+    ):
+        load_catalog()

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -132,7 +132,7 @@ class Catalog:
     releases: tuple[Release, ...]
     sources: tuple[str, ...]
     plans: tuple[Plan, ...] = ()
-    provenance: tuple[CatalogSource, ...] = field(default=())
+    provenance: tuple[CatalogSource, ...] = ()
 
     def for_os(self, os_build: int) -> list[Release]:
         """Rows of one OS, oldest first."""
@@ -207,25 +207,35 @@ def load_catalog(extra: Sequence[Path] = (), *, user: bool = True, today: date |
         docs = [(parse_yaml(text, Path(BUNDLED)), BUNDLED)]
     except YamlSourceError as err:
         raise CatalogError(str(err)) from err
-    paths = [user_catalog_path()] if user and user_catalog_path().is_file() else []
+    own = user_catalog_path()
+    paths = [own] if user and own.is_file() else []
     for path in [*paths, *extra]:
         try:
             docs.append((load_yaml(path), str(path)))
         except YamlSourceError as err:
-            raise CatalogError(str(err)) from err
+            raise CatalogError(_hint(str(err), path, own)) from err
     rows: dict[tuple[int, str], Release] = {}
     plans: dict[tuple[int, Month], Plan] = {}
     layers: list[Layer] = []
     for doc, name in docs:
-        _check_top(doc)
-        keys = _merge(doc, name, rows, bundled=name == BUNDLED, today=day)
-        for plan in _plans(doc, name):
-            plans[(plan.os, plan.month)] = plan
-        layers.append((name, _provenance(doc), keys))
+        try:
+            _check_top(doc)
+            keys = _merge(doc, name, rows, bundled=name == BUNDLED, today=day)
+            for plan in _plans(doc, name):
+                plans[(plan.os, plan.month)] = plan
+            layers.append((name, _provenance(doc), keys))
+        except CatalogError as err:
+            raise CatalogError(_hint(str(err), doc.path, own)) from err
     merged = tuple(sorted(rows.values(), key=lambda r: (r.os, r.released, r.build, r.kb)))
     _check_months(merged)
     catalog = Catalog(merged, tuple(name for _, name in docs), tuple(sorted(plans.values(), key=_plan_order)))
     return replace(catalog, provenance=_sources(catalog, layers))
+
+
+def _hint(message: str, path: Path, own: Path) -> str:
+    if path != own:
+        return message
+    return f"{message} (this is the per-user catalog: run '{REFRESH_COMMAND}' again, or delete the file)"
 
 
 def _plan_order(plan: Plan) -> tuple[int, Month]:
