@@ -24,6 +24,7 @@ from support import REPO, Run, run_audit
 FIXTURES = REPO / "selftests" / "fixtures" / "release-sources"
 PAGE = FIXTURES / "release-info.md"
 PAGE_PATH = "/en-us/windows/release-health/windows-server-release-info"
+CVRF_PATH = "/cvrf/v3.0/cvrf/2026-Jun"
 
 
 @dataclass
@@ -41,12 +42,17 @@ def server() -> Iterator[Served]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             served.accepts.append(self.headers.get("Accept", ""))
-            if self.path.split("?")[0] != PAGE_PATH:
+            documents = {
+                PAGE_PATH: (PAGE, "text/markdown; charset=utf-8"),
+                CVRF_PATH: (FIXTURES / "cvrf-2026-Jun.json", "application/json"),
+            }
+            if self.path.split("?")[0] not in documents:
                 self.send_error(404)
                 return
-            body = PAGE.read_bytes()
+            path, content_type = documents[self.path.split("?")[0]]
+            body = path.read_bytes()
             self.send_response(200)
-            self.send_header("Content-Type", "text/markdown; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -98,6 +104,17 @@ def test_an_unreachable_page_is_refused_with_the_offline_way(server: Served, tmp
     assert "--from" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "cat.yml").exists()
+
+
+def test_check_fetches_cvrf_as_json_and_reports_only(server: Served, tmp_path: Path) -> None:
+    cat = tmp_path / "cat.yml"
+    assert catalog("update", "--from", str(PAGE), "--output", str(cat)).returncode == 0
+    before = cat.read_bytes()
+    done = catalog("check", "--cvrf", f"{server.url}{CVRF_PATH}", "--catalog", str(cat))
+    assert done.returncode == 1, done.stderr
+    assert server.accepts == ["application/json"]
+    assert "conflict: KB5087424" in done.stdout
+    assert cat.read_bytes() == before
 
 
 def test_imported_catalog_judges_the_newest_hotpatch_compliant(tmp_path: Path) -> None:
