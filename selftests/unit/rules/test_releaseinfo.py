@@ -156,3 +156,18 @@ def test_build_strings_compare_as_builds() -> None:
     page = parse_page(MARKDOWN)
     newest = max((r for r in page.releases() if r.os == 26100), key=lambda r: r.build)
     assert newest.build == Build(26100, 32990)
+
+
+def test_tables_of_other_windows_server_releases_are_left_out() -> None:
+    annual = (
+        "**Windows Server, version 23H2 (OS build 25398)**\n\n"
+        "| Servicing option | Update type | Availability date | Build | KB article |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| Annual Channel | 2026-05 B | 2026-05-12 | 25398.2200 | KB5087000 |\n\n"
+    )
+    page = parse_page(
+        MARKDOWN.replace(
+            "**Windows Server 2019 (OS build 17763)**", annual + "**Windows Server 2019 (OS build 17763)**"
+        )
+    )
+    assert page.releases() == parse_page(MARKDOWN).releases()

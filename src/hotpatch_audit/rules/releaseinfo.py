@@ -29,7 +29,7 @@ MONTH_NAMES = (
 )
 PROVENANCE_META = ("updated_at", "git_commit_id", "ms.date")
 
-_OS_LABEL = re.compile(r"^Windows Server \d{4}(?: \w+)? \(OS build (\d+)\)$")
+_OS_LABEL = re.compile(r"^Windows Server\b.* \(OS build (\d+)\)$")
 _YEAR_LABEL = re.compile(r"^Calendar year (\d{4})$")
 _HISTORY_TYPE = re.compile(r"^(\d{4})-(\d{2}) (A|B|C|D|E|OOB)$")
 _CALENDAR_TYPE = re.compile(r"^(\d{4})\.(\d{2}) B(\*)?$")
