@@ -21,7 +21,7 @@ from hotpatch_audit.rules.registry import builtin_ids, specs
 from hotpatch_audit.rules.updates import UpdateContext
 from support import COMPLIANT, facts
 
-CTX = UpdateContext(load_catalog(), Policy(), date(2026, 5, 27))
+CTX = UpdateContext(load_catalog(user=False), Policy(), date(2026, 5, 27))
 FACT_KEYS = [
     f"{section}.{name}" for section, values in COMPLIANT.items() if isinstance(values, dict) for name in values
 ]

@@ -139,6 +139,7 @@ class Recorder:
             catalog_newest=s.catalog.newest_months(),
             catalog_sha256=s.catalog.sha256,
             catalog_sources=s.catalog.sources,
+            catalog_provenance=tuple(p.as_json() for p in s.catalog.provenance),
             policy=s.policy.summary(),
             limit=s.options.limit,
             mode=s.mode,

@@ -100,6 +100,7 @@ def _header(doc: Mapping[str, Any], note: str) -> str:
         ("Suite version", escape(run["suite_version"])),
         ("Inventory", f"{escape(run.get('inventory', ''))} sha256 {_code(run['inventory_sha256'])}"),
         ("Catalog", f"{escape(', '.join(run.get('catalog_sources', [])))} sha256 {_code(run.get('catalog_sha256'))}"),
+        *_catalog_sources(run),
         ("Newest catalog month", newest or "none"),
         ("Policy", policy_text),
         ("Waivers", waiver_text),
@@ -108,6 +109,20 @@ def _header(doc: Mapping[str, Any], note: str) -> str:
         rows.append(("Merged from", escape(", ".join(run["merged_from"]))))
     banner = f'<p class="hp-note">{escape(note)}</p>' if note else ""
     return f'<section id="hp-run"><h2>Audit run</h2>{banner}<dl class="hp-meta">{_dl(rows)}</dl></section>'
+
+
+def _catalog_sources(run: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """One row per loaded catalog file: where its rows came from and the newest continuous month per OS."""
+    rows = []
+    for source in run.get("catalog_provenance") or []:
+        origin = source["provenance"]
+        said = "; ".join(
+            f"{k} {origin[k]}" for k in ("source", "updated_at", "git_commit_id", "retrieved_at") if k in origin
+        )
+        newest = ", ".join(f"{OS_NAMES.get(k, k)} ({k}): {v}" for k, v in sorted(source["newest"].items()))
+        text = f"{source['rows']} rows" + (f", newest {newest}" if newest else "") + (f"; from {said}" if said else "")
+        rows.append((f"Catalog source {source['name']}", escape(text)))
+    return rows
 
 
 def _fleet(doc: Mapping[str, Any], controls: Sequence[str]) -> str:

@@ -16,7 +16,7 @@ SPEC = register(
         severity=Severity.HIGH,
         rationale="The newest release due (released + grace days) for the guest's OS, or a newer one, is installed.",
         refs=("https://learn.microsoft.com/windows/release-health/windows-server-release-info",),
-        reads=("os.current_build", "os.ubr"),
+        reads=("os.current_build", "os.ubr", "hotfixes"),
     )
 )
 

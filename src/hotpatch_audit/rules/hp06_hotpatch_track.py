@@ -20,7 +20,7 @@ SPEC = register(
             "https://learn.microsoft.com/windows-server/get-started/hotpatch",
             "https://learn.microsoft.com/windows/release-health/windows-server-release-info",
         ),
-        reads=("os.current_build", "os.ubr"),
+        reads=("os.current_build", "os.ubr", "hotfixes"),
         readiness=True,
     )
 )

@@ -59,6 +59,7 @@ class RunInfo:
     catalog_newest: Mapping[str, str]
     catalog_sha256: str = ""
     catalog_sources: tuple[str, ...] = ()
+    catalog_provenance: tuple[Mapping[str, Any], ...] = ()
     policy: Mapping[str, Any] = field(default_factory=dict)
     limit: str | None = None
     mode: str = "replay"
@@ -83,6 +84,7 @@ class RunInfo:
             "catalog_newest": dict(self.catalog_newest),
             "catalog_sha256": self.catalog_sha256,
             "catalog_sources": list(self.catalog_sources),
+            "catalog_provenance": [dict(p) for p in self.catalog_provenance],
             "policy": dict(self.policy),
             "limit": self.limit,
             "mode": self.mode,

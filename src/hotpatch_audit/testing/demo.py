@@ -7,11 +7,13 @@ hotpatch plus the 14 grace days, before June's would be due): it never invents r
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from hotpatch_audit.rules.catalog import DATA_DIR_ENV
 from hotpatch_audit.testing.simulator import DEMO_FLEET, serve_fleet
 
 DEMO_AS_OF = "2026-05-27"
@@ -39,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         return 4
     with tempfile.TemporaryDirectory(prefix="hotpatch-demo-") as tmp, serve_fleet(args.fleet) as fleet:
         inventory = fleet.write_inventory(Path(tmp) / "demo-inventory.yml")
+        # The demo's verdicts rest on the bundled catalog alone, whatever this user has imported.
+        os.environ[DATA_DIR_ENV] = str(Path(tmp) / "no-user-catalog")
         code = pytest.main(
             [
                 str(checks),
