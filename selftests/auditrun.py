@@ -34,10 +34,10 @@ def write_fleet(tmp: Path, guests: dict[str, dict[str, Any]], groups: dict[str, 
     return inventory
 
 
-def audit(tmp: Path, *extra: str, inventory: Path | None = None) -> Run:
+def audit(tmp: Path, *extra: str, inventory: Path | None = None, checks: tuple[str, ...] = ("tests",)) -> Run:
     """Audit the fleet written by write_fleet in a child pytest; return its exit code, output and results."""
     facts = ("--facts-dir", str(tmp / "facts"), "--as-of", AS_OF)
-    return run_audit(inventory or tmp / "inventory.yml", tmp / "reports", *facts, *extra)
+    return run_audit(inventory or tmp / "inventory.yml", tmp / "reports", *facts, *extra, checks=checks)
 
 
 def report_data(path: Path) -> dict[str, Any]:

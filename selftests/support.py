@@ -93,14 +93,19 @@ class Run:
 
 
 def run_audit(
-    inventory: Path, reports: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 300
+    inventory: Path,
+    reports: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    checks: tuple[str, ...] = ("tests",),
 ) -> Run:
     """Run the real checks of tests/ in a child pytest from the repository root, as a user would."""
     command = [
         sys.executable,
         "-m",
         "pytest",
-        "tests",
+        *checks,
         "--inventory",
         str(inventory),
         "--report-dir",

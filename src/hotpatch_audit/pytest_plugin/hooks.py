@@ -21,6 +21,7 @@ from hotpatch_audit.outcomes import EXIT_NOT_EVALUATED, Selection
 from hotpatch_audit.pytest_plugin.fixtures import SESSION, audit, facts, updates, winrm_host
 from hotpatch_audit.pytest_plugin.outcome import decide
 from hotpatch_audit.pytest_plugin.recorder import Recorder
+from hotpatch_audit.report.inert import make_inert
 from hotpatch_audit.rules.findings import not_azure_edition
 from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup, specs
 from hotpatch_audit.run.integrity import MANIFEST, write_manifest
@@ -257,7 +258,8 @@ class AuditHooks:
         """Write results.json; exit 1 when a guest failed, 6 when one was not evaluated or the run is incomplete."""
         self.session.close()
         if _no_evidence(self.config) and not hasattr(self.config, "workerinput"):
-            session.exitstatus = EXIT_NOT_EVALUATED
+            if not self.config.option.collectonly:
+                session.exitstatus = EXIT_NOT_EVALUATED  # fixtures ran, no control did: nothing was proven
             return
         if self.recorder.run_dir is not None and not hasattr(self.config, "workerinput"):
             self.recorder.write()
@@ -307,6 +309,9 @@ class AuditHooks:
             # pytest never finished the session (interrupted or crashed while collecting facts): say so.
             self.recorder.ended = self.recorder.ended or "the run ended before its checks ran"
             self.recorder.write()
+        report = self.recorder.run_dir / "report.html"
+        if report.is_file():
+            make_inert(report)
         digest = write_manifest(self.recorder.run_dir)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

@@ -89,9 +89,17 @@ class HtmlHooks:
         result = result_of(report)
         kept = [c for c in cells if not any(d in c for d in _DROPPED)]
         if result is None:
-            cells[:] = [kept[0], "<td></td>", "<td></td>", "<td></td>", "<td></td>", *kept[1:]]
+            cells[:] = [
+                kept[0],
+                "<td></td>",
+                "<td></td>",
+                "<td></td>",
+                "<td></td>",
+                f"<td>{escape(report.nodeid)}</td>",
+            ]
             return
         anchor = f' id="{row_anchor(result.guest, result.control)}"' if report.when in DECIDING_PHASES else ""
+        test_id = report.nodeid if report.when == "call" else f"{report.nodeid}::{report.when}"
         cells[:] = [
             kept[0],
             f'<td class="col-guest"{anchor}>{escape(result.guest)}</td>',
@@ -99,7 +107,7 @@ class HtmlHooks:
             f"{escape(f'{result.control} {result.title}')}</td>",
             f'<td class="col-severity">{escape(result.severity)}</td>',
             f'<td class="col-message">{escape(result.message)}</td>',
-            *kept[1:],
+            f'<td class="col-testId">{escape(test_id)}</td>',  # pytest-html inserts the raw node id
         ]
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:

@@ -23,10 +23,11 @@ import jsonschema
 
 from hotpatch_audit.errors import HotpatchAuditError
 from hotpatch_audit.report import rerender
-from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, verify, write_manifest
+from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, manifest_digest, verify, write_manifest
 from hotpatch_audit.run.results import ResultsFileError, load_results, results_schema, write_json
 
-COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version")
+COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version", "mode", "inventory_sha256", "limit")
+EXIT_MERGED, EXIT_REFUSED, EXIT_INCOMPLETE = 0, 2, 3
 UNMATCHED = "matched nothing"
 
 
@@ -34,15 +35,17 @@ class MergeError(HotpatchAuditError):
     """The runs cannot be merged as asked."""
 
 
-def load_sealed(run_dir: Path) -> dict[str, Any]:
-    """A run's results.json, after checking the run directory against its manifest when it has one."""
+def load_sealed(run_dir: Path) -> tuple[dict[str, Any], str]:
+    """A run's results.json and its manifest's digest, once the run directory matches its manifest exactly."""
     try:
-        if (run_dir / MANIFEST).is_file():
-            check = verify(run_dir)
-            if not check.ok:
-                msg = f"{run_dir} differs from its {MANIFEST}: {'; '.join(check.problems())}"
-                raise MergeError(msg)
-        return load_results(run_dir)
+        if not (run_dir / MANIFEST).is_file():
+            msg = f"{run_dir}: no {MANIFEST}: merge takes sealed run directories only (an unsealed one proves nothing)"
+            raise MergeError(msg)
+        check = verify(run_dir)
+        if not check.ok:
+            msg = f"{run_dir} differs from its {MANIFEST}: {'; '.join(check.problems())}"
+            raise MergeError(msg)
+        return load_results(run_dir), manifest_digest(run_dir)
     except (IntegrityError, ResultsFileError) as err:
         raise MergeError(str(err)) from err
 
@@ -52,7 +55,8 @@ def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False
     if len(run_dirs) < 2:
         msg = "merge needs at least two run directories"
         raise MergeError(msg)
-    docs = [load_sealed(d) for d in run_dirs]
+    sealed = [load_sealed(d) for d in run_dirs]
+    docs = [doc for doc, _ in sealed]
     _check_compatible(run_dirs, docs, allow_mixed=allow_mixed)
     owner: dict[str, Path] = {}
     for run_dir, doc in zip(run_dirs, docs, strict=True):
@@ -68,7 +72,7 @@ def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False
     for run_dir in run_dirs:
         for facts in sorted((run_dir / "facts").glob("*.json")):
             shutil.copyfile(facts, out / "facts" / facts.name)
-    merged = _merged_document(docs)
+    merged = _merged_document(docs, [digest for _, digest in sealed])
     jsonschema.validate(merged, results_schema())
     write_json(out / "results.json", merged)
     _merge_junit([d / "junit.xml" for d in run_dirs], out / "junit.xml")
@@ -95,13 +99,18 @@ def _check_compatible(run_dirs: Sequence[Path], docs: Sequence[dict[str, Any]], 
                 raise MergeError(msg)
 
 
-def _merged_document(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _merged_document(docs: Sequence[dict[str, Any]], digests: Sequence[str]) -> dict[str, Any]:
     runs = [d["run"] for d in docs]
     inventories = sorted({r["inventory_sha256"] for r in runs})
     controls: dict[str, Any] = {}
     for doc in docs:
         for control in doc.get("controls", []):
             controls.setdefault(control["id"], control)
+    inputs = [_input(r, digest) for r, digest in zip(runs, digests, strict=True)]
+    reasons = [f"{i['id']}: {i['incomplete_reason']}" for i in inputs if not i["complete"]]
+    gap = _shard_gap(inputs)
+    if gap:
+        reasons.append(gap)
     now = datetime.now(UTC)
     run = {
         **runs[0],
@@ -111,7 +120,15 @@ def _merged_document(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "inventory_sha256": inventories[0]
         if len(inventories) == 1
         else hashlib.sha256("\n".join(inventories).encode()).hexdigest(),
+        "as_of": _same(runs, "as_of"),
+        "limit": _same(runs, "limit"),
+        "shard": None,
         "merged_from": [r["id"] for r in runs],
+        "inputs": inputs,
+        "complete": not reasons,
+        "incomplete_reason": "; ".join(reasons) or None,
+        "selection": _merged_selection(runs),
+        "evidence": ["results.json", "junit.xml", "report.html"],
     }
     return {
         "schema_version": 1,
@@ -120,6 +137,50 @@ def _merged_document(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "guests": [g for d in docs for g in d.get("guests", [])],
         "results": [r for d in docs for r in d["results"]],
         "waivers": _merged_waivers([d.get("waivers") for d in docs]),
+    }
+
+
+def _input(run: dict[str, Any], digest: str) -> dict[str, Any]:
+    """What the merged header lists for one input run."""
+    keys = ("id", "shard", "as_of", "limit", "mode", "inventory", "inventory_sha256", "catalog_sha256")
+    return {
+        **{k: run.get(k) for k in keys},
+        "complete": run.get("complete") is True,
+        "incomplete_reason": run.get("incomplete_reason") or ("" if run.get("complete") is True else "not recorded"),
+        "manifest_sha256": digest,
+    }
+
+
+def _same(runs: Sequence[dict[str, Any]], key: str) -> Any:
+    """The runs' common value of `key`, or None when they differ (each input's value is in run.inputs)."""
+    values = {r.get(key) for r in runs}
+    return values.pop() if len(values) == 1 else None
+
+
+def _shard_gap(inputs: Sequence[dict[str, Any]]) -> str:
+    """Which shards of the split are not among the inputs, or the empty string when all are."""
+    shards = [i["shard"] for i in inputs if i["shard"]]
+    if not shards:
+        return ""
+    if len(shards) != len(inputs):
+        return "some inputs are shards and some are not: the shard split cannot be checked"
+    counts = {int(s.split("/")[1]) for s in shards}
+    if len(counts) != 1:
+        return f"the inputs come from different shard splits ({', '.join(sorted(set(shards)))})"
+    total = counts.pop()
+    missing = sorted(set(range(1, total + 1)) - {int(s.split("/")[0]) for s in shards})
+    return f"shard(s) {', '.join(f'{k}/{total}' for k in missing)} missing" if missing else ""
+
+
+def _merged_selection(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    selections = [r.get("selection") or {} for r in runs]
+    sets = {s.get("control_set", "all") for s in selections}
+    return {
+        "control_set": sets.pop() if len(sets) == 1 else "all",
+        "controls": sorted({c for s in selections for c in s.get("controls", [])}),
+        "guests": sum(s.get("guests", 0) for s in selections),
+        "filters": sorted({f for s in selections for f in s.get("filters", [])}),
+        "missing": sum(s.get("missing", 0) for s in selections),
     }
 
 
@@ -163,12 +224,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Merge, then print where the result is."""
+    """Merge, then print where the result is: 0 merged, 2 refused, 3 merged but incomplete (shards missing)."""
     try:
         merged = merge_runs(args.run_dirs, args.out, allow_mixed=args.allow_mixed)
     except MergeError as err:
         print(f"merge: {err}")  # noqa: T201 - command-line output
-        return 2
+        return EXIT_REFUSED
     counts = f"{len(merged['guests'])} guests, {len(merged['results'])} results"
     print(f"merged {len(args.run_dirs)} runs ({counts}) into {args.out}")  # noqa: T201 - command-line output
-    return 0
+    if not merged["run"]["complete"]:
+        print(f"merge: INCOMPLETE: {merged['run']['incomplete_reason']}")  # noqa: T201 - command-line output
+        return EXIT_INCOMPLETE
+    return EXIT_MERGED

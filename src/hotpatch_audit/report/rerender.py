@@ -25,6 +25,7 @@ from hotpatch_audit.errors import FactsError, HotpatchAuditError
 from hotpatch_audit.facts import GuestFacts, facts_path, load_facts_file
 from hotpatch_audit.outcomes import Outcome, Result
 from hotpatch_audit.pytest_plugin.outcome import attach
+from hotpatch_audit.report.inert import make_inert
 from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, verify
 from hotpatch_audit.run.results import ResultsFileError, load_results, results_of
 
@@ -171,6 +172,7 @@ def render_report(run_dir: Path, output: Path | None = None, note: str | None = 
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not target.is_file():
         msg = f"{run_dir}: rendering the report failed (pytest exit code {int(code)})"
         raise RerenderError(msg)
+    make_inert(target)
     return target
 
 

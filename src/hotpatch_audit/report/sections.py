@@ -91,12 +91,23 @@ def _header(doc: Mapping[str, Any], note: str) -> str:
         if waivers
         else "none"
     )
+    inputs = run.get("inputs") or []
+    mixed = {k: len({str(i.get(k)) for i in inputs}) > 1 for k in ("as_of", "limit", "mode")}
     rows = [
-        ("Run", f"{_code(run['id'])} ({escape(run.get('mode', ''))}), limit {escape(run.get('limit') or 'all')}"),
+        ("Completeness", _completeness(run)),
+        (
+            "Run",
+            f"{_code(run['id'])} ({escape('mixed' if mixed.get('mode') else run.get('mode', ''))}), "
+            f"limit {escape('differs per input' if mixed.get('limit') else run.get('limit') or 'all')}"
+            + (f", shard {escape(run['shard'])}" if run.get("shard") else ""),
+        ),
         ("Operator", f"{escape(run.get('operator') or 'unknown')} on {escape(run.get('host') or 'unknown')}"),
         ("Started", escape(run["started"])),
         ("Finished", escape(run["finished"])),
-        ("As of", escape(run["as_of"] or "each guest's collection date")),
+        (
+            "As of",
+            "differs per input" if mixed.get("as_of") else escape(run["as_of"] or "each guest's collection date"),
+        ),
         ("Suite version", escape(run["suite_version"])),
         ("Inventory", f"{escape(run.get('inventory', ''))} sha256 {_code(run['inventory_sha256'])}"),
         ("Catalog", f"{escape(', '.join(run.get('catalog_sources', [])))} sha256 {_code(run.get('catalog_sha256'))}"),
@@ -107,8 +118,33 @@ def _header(doc: Mapping[str, Any], note: str) -> str:
     ]
     if run.get("merged_from"):
         rows.append(("Merged from", escape(", ".join(run["merged_from"]))))
+    rows.extend((f"Input {escape(i['id'])}", _input_text(i)) for i in inputs)
     banner = f'<p class="hp-note">{escape(note)}</p>' if note else ""
     return f'<section id="hp-run"><h2>Audit run</h2>{banner}<dl class="hp-meta">{_dl(rows)}</dl></section>'
+
+
+def _completeness(run: Mapping[str, Any]) -> str:
+    selection = run.get("selection") or {}
+    scope = f"control set {escape(selection.get('control_set', 'all'))}"
+    if selection.get("filters"):
+        scope += f"; narrowed by {escape('; '.join(selection['filters']))}"
+    if run.get("complete"):
+        return f'<span class="hp-complete">complete</span> ({scope})'
+    reason = escape(run.get("incomplete_reason") or "not recorded")
+    return f'<strong class="hp-incomplete">INCOMPLETE: {reason}</strong> ({scope})'
+
+
+def _input_text(i: Mapping[str, Any]) -> str:
+    state = "complete" if i.get("complete") else f"INCOMPLETE: {i.get('incomplete_reason')}"
+    parts = [
+        f"shard {i.get('shard') or 'none'}",
+        f"as of {i.get('as_of') or 'collection date'}",
+        f"limit {i.get('limit') or 'all'}",
+        f"mode {i.get('mode')}",
+        f"inventory {i.get('inventory') or ''} sha256 {i.get('inventory_sha256')}",
+        state,
+    ]
+    return escape(", ".join(parts)) + f" manifest sha256 {_code(i.get('manifest_sha256', ''))}"
 
 
 def _catalog_sources(run: Mapping[str, Any]) -> list[tuple[str, str]]:

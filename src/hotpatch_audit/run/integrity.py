@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hotpatch_audit.errors import HotpatchAuditError
 
 MANIFEST = "manifest.sha256"
 _LINE = re.compile(r"^(\\?)([0-9a-f]{64}) [ *](.+)$")
-EXIT_VERIFIED, EXIT_MISMATCH, EXIT_CANNOT_VERIFY = 0, 1, 2
+EXIT_VERIFIED, EXIT_MISMATCH, EXIT_CANNOT_VERIFY, EXIT_INCOMPLETE = 0, 1, 2, 3
+RESULTS = "results.json"
 
 
 class IntegrityError(HotpatchAuditError):
@@ -33,11 +36,12 @@ class Verification:
     changed: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
+    unsealed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when every file matches and none is missing or extra."""
-        return not (self.changed or self.missing or self.extra)
+        """True when every file matches, none is missing or extra, and the evidence files are all sealed."""
+        return not (self.changed or self.missing or self.extra or self.unsealed)
 
     def problems(self) -> list[str]:
         """One line per difference, e.g. ``changed: results.json``."""
@@ -45,6 +49,7 @@ class Verification:
             *(f"changed: {name}" for name in self.changed),
             *(f"missing: {name}" for name in self.missing),
             *(f"extra: {name}" for name in self.extra),
+            *(f"not in the manifest: {name} (the run's evidence must be sealed)" for name in self.unsealed),
         ]
 
 
@@ -62,11 +67,17 @@ def file_digests(run_dir: Path) -> dict[str, str]:
     if not run_dir.is_dir():
         msg = f"{run_dir}: not a run directory"
         raise IntegrityError(msg)
-    return {
-        path.relative_to(run_dir).as_posix(): sha256_file(path)
-        for path in sorted(run_dir.rglob("*"))
-        if path.is_file() and path.relative_to(run_dir).as_posix() != MANIFEST
-    }
+    digests = {}
+    for path in sorted(run_dir.rglob("*")):
+        name = path.relative_to(run_dir).as_posix()
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            # A link can point outside the run and a FIFO or device has no fixed content: neither is evidence.
+            kind = "a symbolic link" if path.is_symlink() else "not a regular file"
+            msg = f"{run_dir}: {name} is {kind}: a run directory holds regular files only"
+            raise IntegrityError(msg)
+        if path.is_file() and name != MANIFEST:
+            digests[name] = sha256_file(path)
+    return digests
 
 
 def write_manifest(run_dir: Path, digests: dict[str, str] | None = None) -> str:
@@ -101,15 +112,47 @@ def read_manifest(run_dir: Path) -> dict[str, str]:
 
 
 def verify(run_dir: Path, *, skip: frozenset[str] = frozenset()) -> Verification:
-    """Compare `run_dir` with its manifest; names in `skip` are left out on both sides."""
-    expected = {k: v for k, v in read_manifest(run_dir).items() if k not in skip}
+    """Compare `run_dir` with its manifest; names in `skip` are left out on both sides.
+
+    results.json must be sealed, and so must every evidence file it names (``run.evidence``: junit.xml and
+    report.html when the run wrote them), so deleting a file together with its manifest line is noticed.
+    """
+    manifest = read_manifest(run_dir)
+    expected = {k: v for k, v in manifest.items() if k not in skip}
     actual = {k: v for k, v in file_digests(run_dir).items() if k not in skip}
+    required = {RESULTS, *_evidence_named(run_dir / RESULTS)} - skip
     return Verification(
         checked=len(expected),
         changed=tuple(sorted(k for k in expected.keys() & actual.keys() if expected[k] != actual[k])),
         missing=tuple(sorted(expected.keys() - actual.keys())),
         extra=tuple(sorted(actual.keys() - expected.keys())),
+        unsealed=tuple(sorted(required - manifest.keys())),
     )
+
+
+def incomplete_reason(run_dir: Path) -> str | None:
+    """Why the run in `run_dir` is incomplete according to its results.json, or None when it is complete."""
+    run = _results_run(run_dir / RESULTS)
+    if run.get("complete") is True:
+        return None
+    return str(run.get("incomplete_reason") or "results.json does not say the run is complete")
+
+
+def _results_run(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        msg = f"{path}: not a readable results file: {err}"
+        raise IntegrityError(msg) from err
+    run = doc.get("run") if isinstance(doc, dict) else None
+    return run if isinstance(run, dict) else {}
+
+
+def _evidence_named(path: Path) -> list[str]:
+    names = _results_run(path).get("evidence", [])
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
 def manifest_digest(run_dir: Path) -> str:
@@ -131,22 +174,34 @@ def _unescape(name: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the verify command."""
     parser.add_argument("run_dir", type=Path, help="the run directory to check against its manifest.sha256")
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="accept a run that results.json marks incomplete (interrupted, crashed or narrowed)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Verify; exit 0 when everything matches, 1 when a file changed, is missing or is extra, 2 when unverifiable."""
+    """Verify: 0 sealed and complete, 1 a file differs, 2 unverifiable, 3 sealed but incomplete."""
     try:
         result = verify(args.run_dir)
         digest = manifest_digest(args.run_dir)
+        incomplete = incomplete_reason(args.run_dir)
     except IntegrityError as err:
         print(f"verify: {err}")  # noqa: T201 - command-line output
         return EXIT_CANNOT_VERIFY
-    if result.ok:
+    if not result.ok:
+        print(f"verify: {args.run_dir}: {len(result.problems())} difference(s) from {MANIFEST}:")  # noqa: T201
+        for line in result.problems():
+            print(f"  {line}")  # noqa: T201 - command-line output
+        return EXIT_MISMATCH
+    sealed = f"{result.checked} files match {MANIFEST} (manifest sha256 {digest})"
+    if incomplete is not None and not args.allow_incomplete:
         print(  # noqa: T201 - command-line output
-            f"verify: {args.run_dir}: OK, {result.checked} files match {MANIFEST} (manifest sha256 {digest})"
+            f"verify: {args.run_dir}: INCOMPLETE run ({incomplete}); {sealed}. Evidence of a complete audit needs "
+            "a complete run; --allow-incomplete accepts it as partial evidence"
         )
-        return EXIT_VERIFIED
-    print(f"verify: {args.run_dir}: {len(result.problems())} difference(s) from {MANIFEST}:")  # noqa: T201
-    for line in result.problems():
-        print(f"  {line}")  # noqa: T201 - command-line output
-    return EXIT_MISMATCH
+        return EXIT_INCOMPLETE
+    note = f" (incomplete run accepted: {incomplete})" if incomplete is not None else ""
+    print(f"verify: {args.run_dir}: OK, {sealed}{note}")  # noqa: T201 - command-line output
+    return EXIT_VERIFIED
