@@ -99,8 +99,8 @@ def test_a_malformed_manifest_is_reported_with_its_line(tmp_path: Path) -> None:
 
 
 def test_names_with_backslashes_and_newlines_round_trip(tmp_path: Path) -> None:
-    for name in ("back\\slash.txt", "new\nline.txt", "plain.txt"):
+    for name in ("back\\slash.txt", "new\nline.txt", "plain.txt", "results.json"):
         (tmp_path / name).write_text(name)
     write_manifest(tmp_path)
-    assert set(read_manifest(tmp_path)) == {"back\\slash.txt", "new\nline.txt", "plain.txt"}
+    assert set(read_manifest(tmp_path)) == {"back\\slash.txt", "new\nline.txt", "plain.txt", "results.json"}
     assert verify(tmp_path).ok
