@@ -154,6 +154,9 @@ def load_facts_file(path: Path, guest: str) -> GuestFacts:
     except json.JSONDecodeError as err:
         msg = f"{path}:{err.lineno}: not valid JSON: {err.msg}"
         raise FactsError(msg) from err
+    except RecursionError as err:
+        msg = f"{path}: the JSON is nested too deeply to be a facts file"
+        raise FactsError(msg) from err
     facts = parse_facts(data, str(path))
     if facts.guest != guest:
         msg = f"{path}: guest: the file is for '{facts.guest}', expected '{guest}'"

@@ -196,3 +196,32 @@ def test_a_crafted_results_file_cannot_pull_files_from_outside_the_run(tmp_path:
     )
     assert "do-not-embed" not in (out.read_text() if out.exists() else "")
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_report_dir_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    write_fleet(tmp_path, TWO)
+    blocker = tmp_path / "reports"
+    blocker.write_text("not a directory")
+    run = audit(tmp_path)
+    assert run.code == 4, run.output
+    assert "--report-dir" in run.output
+    assert_no_traceback(run)
+
+
+def test_guest_text_reaches_the_terminal_without_escapes(tmp_path: Path) -> None:
+    write_fleet(tmp_path, {"vm-1": {"os__operating_system_sku": 8, "os__caption": "\x1b[2J\x1b[31mRED\x07 box\x1b[0m"}})
+    run = audit(tmp_path)
+    assert run.code == 1, run.output
+    assert "\x1b" not in run.output
+    assert "\x07" not in run.output
+    assert "(RED box)" in run.outcome("vm-1", "HP-01")["message"]
+
+
+def test_deeply_nested_facts_are_a_guest_error_not_a_crash(tmp_path: Path) -> None:
+    write_fleet(tmp_path, {"vm-1": {}, "deep": None})
+    (tmp_path / "facts" / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    run = audit(tmp_path)
+    assert run.code == 6, run.output
+    assert_no_traceback(run)
+    assert "nested too deeply" in run.outcome("deep", "HP-01")["message"]
+    assert run.outcome("vm-1", "HP-01")["outcome"] == "passed"

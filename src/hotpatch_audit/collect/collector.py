@@ -123,6 +123,8 @@ def _decode(guest_name: str, stdout: bytes) -> dict[str, Any]:
         data = json.loads(base64.b64decode(ascii_text, validate=True).decode("utf-8"))
     except ValueError as err:  # binascii.Error, UnicodeDecodeError and JSONDecodeError are all ValueErrors
         raise _malformed(guest_name, _first_line(err), text) from err
+    except RecursionError as err:
+        raise _malformed(guest_name, "the JSON document is nested too deeply", text) from err
     if not isinstance(data, dict) or not isinstance(data.get("values"), dict):
         raise _malformed(guest_name, "the JSON document has no 'values' object", text)
     return data

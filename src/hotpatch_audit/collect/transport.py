@@ -54,6 +54,7 @@ from hotpatch_audit.collect.powershell import (
 from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.inputs.inventory import Connection, Guest
 
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024  # far above the collector's few KiB: more is a broken or hostile guest
 _STDIN_CHUNK = 65536  # raw bytes per Send, well below WS-Management's 150 KiB envelope once base64-encoded
 _UTF8_CODEPAGE = 65001
 _EXTRAS = {"kerberos": winrm.transport.HAVE_KERBEROS, "credssp": winrm.transport.HAVE_CREDSSP}
@@ -83,6 +84,14 @@ class _Password(str):
 
     def __repr__(self) -> str:
         return "'********'"
+
+
+class _OutputTooLarge(Exception):
+    """The command printed more than MAX_OUTPUT_BYTES: reading on would only exhaust the auditor's memory."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"{received} bytes")
+        self.received = received
 
 
 class _Deadline(Exception):
@@ -238,6 +247,7 @@ class WinRMTransport:
         self, protocol: winrm.protocol.Protocol, shell_id: str, command_id: str, deadline: float
     ) -> CommandOutput:
         stdout, stderr = [], []
+        received = 0
         started, configured = time.monotonic(), protocol.operation_timeout_sec
         try:
             while True:
@@ -252,6 +262,9 @@ class WinRMTransport:
                     continue  # no output yet: the command is still running
                 stdout.append(out)
                 stderr.append(err)
+                received += len(out) + len(err)
+                if received > MAX_OUTPUT_BYTES:
+                    raise _OutputTooLarge(received)
                 if done:
                     return CommandOutput(rc, b"".join(stdout), b"".join(stderr))
         finally:
@@ -321,6 +334,21 @@ def _wire_host(transport: WinRMTransport) -> Any:
 def _describe(err: BaseException, conn: Connection) -> tuple[str, str, bool]:
     """(cause, one-line text, transient) for an exception raised while talking to the guest."""
     where = conn.endpoint
+    if isinstance(err, _OutputTooLarge):
+        limit = MAX_OUTPUT_BYTES // (1024 * 1024)
+        return (
+            "output-too-large",
+            f"the command printed more than {limit} MiB: stopped reading (broken collector?)",
+            False,
+        )
+    if any(isinstance(e, UnicodeEncodeError) for e in _causes(err)):
+        # The codec's message would quote a character of the password: say only what to do.
+        return (
+            "encoding",
+            f"the user name or password cannot be encoded for {conn.transport} (characters outside Latin-1?): "
+            "use ntlm or kerberos, or other characters",
+            False,
+        )
     if isinstance(err, _Deadline):
         return "operation-timeout", f"WS-Management operation timed out after {err.seconds:.0f} s", True
     # requests_ntlm raises PermissionError when the server answers NEGOTIATE without a challenge.
@@ -379,9 +407,11 @@ def _causes(err: BaseException) -> list[BaseException]:
 
 
 def _safe_cause(err: BaseException, secret: str | None) -> BaseException | None:
-    """`err` as the chained cause, unless its formatted traceback would show the password."""
+    """`err` as the chained cause, unless its traceback would show the password, whole or in part."""
     if secret and secret in "".join(traceback.format_exception(err)):
         return None
+    if any(isinstance(e, UnicodeEncodeError) for e in _causes(err)):
+        return None  # an encoding error names the offending character and its position in the password
     return err
 
 

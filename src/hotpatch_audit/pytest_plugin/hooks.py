@@ -110,7 +110,11 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest-xdist worker: the controller collected the facts into its run directory.
         session.adopt(Path(workerinput[RUN_DIR_KEY]), workerinput[FACTS_ERRORS_KEY])
         return
-    run_dir = session.create_run_dir()
+    try:
+        run_dir = session.create_run_dir()
+    except OSError as err:
+        msg = f"--report-dir {options.report_dir}: cannot create the run directory there: {err.strerror or err}"
+        raise pytest.UsageError(msg) from None
     if getattr(config.option, "htmlpath", "missing") is None:
         config.option.htmlpath = str(run_dir / "report.html")
         config.option.self_contained_html = True

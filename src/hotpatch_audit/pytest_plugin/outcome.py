@@ -12,6 +12,8 @@ its teardown report. The recorder, the HTML rows and the re-rendered report all 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hotpatch_audit.errors import HotpatchAuditError
@@ -69,9 +71,13 @@ def decide(
     return result
 
 
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def one_line(text: str) -> str:
-    """The first non-empty line, for messages."""
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+    """The first non-empty line, without terminal escapes or control characters a guest's text may carry."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return _CONTROL.sub("", line).replace("\t", " ")
 
 
 def _phase_outcome(report: pytest.TestReport) -> Outcome | None:
