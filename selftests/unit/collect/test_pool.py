@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 
-from hotpatch_audit.collect.pool import RetryPolicy, collect_fleet
+from hotpatch_audit.collect.pool import RetryPolicy, _with_retries, collect_fleet
 from hotpatch_audit.collect.transport import CollectionFailure
 from hotpatch_audit.errors import FactsError
 from hotpatch_audit.inputs.inventory import Connection, Guest
@@ -78,3 +80,30 @@ def test_one_failing_guest_leaves_the_others_alone() -> None:
     assert out["good"] == {"guest": "good"}
     assert isinstance(out["bad"], FactsError)
     assert progress[-1].startswith("collected 2/2, 1 errors")
+
+
+def test_an_interrupt_stops_queued_guests_at_once() -> None:
+    started: list[str] = []
+
+    def slow(guest: Guest, *, deadline_sec: float | None = None) -> dict[str, Any]:
+        started.append(guest.name)
+        time.sleep(0.3)
+        return {"guest": guest.name}
+
+    def interrupt(progress: object) -> None:
+        raise KeyboardInterrupt
+
+    guests = [_guest(f"vm-{i}") for i in range(20)]
+    with pytest.raises(KeyboardInterrupt):
+        collect_fleet(guests, slow, workers=2, retry=FAST, progress=interrupt)
+    time.sleep(0.8)
+    assert len(started) <= 4  # the two in flight and at most the two picked up as they finished, never the rest
+
+
+def test_an_interrupt_cancels_a_pending_retry() -> None:
+    collect = Script({"vm": [CollectionFailure("vm: HTTP 503", transient=True, cause="http")] * 3})
+    stop = threading.Event()
+    stop.set()
+    out = _with_retries(collect, _guest("vm"), RetryPolicy(deadline_sec=30, attempts=3, backoff_sec=5), stop)
+    assert collect.calls["vm"] == 1
+    assert "cancelled" in str(out)

@@ -8,10 +8,10 @@ lock an account).
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -57,24 +57,48 @@ def collect_fleet(
     retry: RetryPolicy = RetryPolicy(),
     progress: Callable[[Progress], None] | None = None,
 ) -> dict[str, dict[str, Any] | FactsError]:
-    """Collect every guest once; a failing guest gets its FactsError, the others are unaffected."""
+    """Collect every guest once; a failing guest gets its FactsError, the others are unaffected.
+
+    Workers are daemon threads fed from a queue: when the run is interrupted (Ctrl-C), no queued guest is
+    contacted any more, no retry starts, and the process can end at once instead of waiting for guests in flight.
+    """
     start = time.monotonic()
+    todo: queue.SimpleQueue[Guest] = queue.SimpleQueue()
+    for guest in guests:
+        todo.put(guest)
+    done: queue.SimpleQueue[tuple[str, dict[str, Any] | FactsError]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                guest = todo.get_nowait()
+            except queue.Empty:
+                return
+            done.put((guest.name, _with_retries(collect, guest, retry, stop)))
+
+    for number in range(max(1, min(workers, len(guests)))):
+        threading.Thread(target=work, name=f"collect-{number}", daemon=True).start()
     out: dict[str, dict[str, Any] | FactsError] = {}
-    lock = threading.Lock()
     errors = 0
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(guests) or 1)), thread_name_prefix="collect") as pool:
-        futures = {pool.submit(_with_retries, collect, guest, retry): guest for guest in guests}
-        for future in as_completed(futures):
-            result = future.result()
-            with lock:
-                out[futures[future].name] = result
-                errors += isinstance(result, FactsError)
-                if progress is not None:
-                    progress(Progress(len(out), len(guests), errors, time.monotonic() - start))
+    try:
+        while len(out) < len(guests):
+            try:
+                name, result = done.get(timeout=0.2)  # a bounded wait keeps Ctrl-C prompt
+            except queue.Empty:
+                continue
+            out[name] = result
+            errors += isinstance(result, FactsError)
+            if progress is not None:
+                progress(Progress(len(out), len(guests), errors, time.monotonic() - start))
+    finally:
+        stop.set()
     return out
 
 
-def _with_retries(collect: Collect, guest: Guest, retry: RetryPolicy) -> dict[str, Any] | FactsError:
+def _with_retries(
+    collect: Collect, guest: Guest, retry: RetryPolicy, stop: threading.Event
+) -> dict[str, Any] | FactsError:
     deadline = time.monotonic() + retry.deadline_sec
     delay, attempt = retry.backoff_sec, 1
     while True:
@@ -84,5 +108,6 @@ def _with_retries(collect: Collect, guest: Guest, retry: RetryPolicy) -> dict[st
             transient = bool(getattr(err, "transient", False))
             if not transient or attempt >= retry.attempts or time.monotonic() + delay >= deadline:
                 return err if attempt == 1 else type(err)(f"{err} (after {attempt} attempts)")
-        time.sleep(delay)
+        if stop.wait(delay):
+            return FactsError(f"{guest.name}: collection cancelled: the run was interrupted")
         delay, attempt = delay * 2, attempt + 1
