@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hotpatch_audit.report.merge import MergeError, merge_runs
-from hotpatch_audit.run.integrity import verify
+from hotpatch_audit.run.integrity import verify, write_manifest
 from support import REPO, run_audit
 
 INVENTORY = REPO / "inventories" / "example.yml"
@@ -71,7 +71,57 @@ def test_runs_with_another_as_of_are_refused_unless_allowed(runs: dict[str, Path
     other = audit(tmp_path / "other", "--shard", "2/2", as_of="2026-05-28")
     with pytest.raises(MergeError, match="different as_of"):
         merge_runs([runs["one"], other], tmp_path / "merged")
-    assert merge_runs([runs["one"], other], tmp_path / "mixed", allow_mixed=True)["results"]
+    mixed = merge_runs([runs["one"], other], tmp_path / "mixed", allow_mixed=True)
+    assert mixed["results"]
+    assert mixed["run"]["as_of"] is None  # never just the first input's
+    assert [i["as_of"] for i in mixed["run"]["inputs"]] == ["2026-05-27", "2026-05-28"]
+    page = (tmp_path / "mixed" / "report.html").read_text()
+    assert "differs per input" in page
+    assert page.count("2026-05-28") >= 1
+
+
+def test_an_unsealed_input_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "unsealed"
+    shutil.copytree(runs["two"], copy)
+    (copy / "manifest.sha256").unlink()
+    with pytest.raises(MergeError, match="merge takes sealed run directories only"):
+        merge_runs([runs["one"], copy], tmp_path / "merged")
+
+
+def test_an_input_with_evidence_removed_from_its_manifest_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "stripped"
+    shutil.copytree(runs["two"], copy)
+    lines = [x for x in (copy / "manifest.sha256").read_text().splitlines() if not x.endswith("  report.html")]
+    (copy / "report.html").unlink()
+    (copy / "manifest.sha256").write_text("".join(f"{x}\n" for x in lines))
+    with pytest.raises(MergeError, match=r"not in the manifest: report\.html"):
+        merge_runs([runs["one"], copy], tmp_path / "merged")
+
+
+def test_a_missing_shard_makes_the_merge_incomplete(runs: dict[str, Path], tmp_path: Path) -> None:
+    three = [audit(tmp_path / f"s{k}", "--shard", f"{k}/3") for k in (1, 3)]
+    merged = merge_runs(three, tmp_path / "merged")
+    assert merged["run"]["complete"] is False
+    assert "shard(s) 2/3 missing" in merged["run"]["incomplete_reason"]
+    assert [i["shard"] for i in merged["run"]["inputs"]] == ["1/3", "3/3"]
+    assert all(len(i["manifest_sha256"]) == 64 for i in merged["run"]["inputs"])
+    verify_cli = [sys.executable, "-m", "hotpatch_audit", "verify", str(tmp_path / "merged")]
+    assert subprocess.run(verify_cli, capture_output=True, check=False, cwd=REPO).returncode == 3
+    cli = [sys.executable, "-m", "hotpatch_audit", "merge", *map(str, three), "--out", str(tmp_path / "cli")]
+    proc = subprocess.run(cli, capture_output=True, text=True, check=False, cwd=REPO)
+    assert proc.returncode == 3, proc.stdout
+    assert "INCOMPLETE" in proc.stdout
+
+
+def test_a_replay_and_a_live_run_do_not_merge_silently(runs: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "live"
+    shutil.copytree(runs["two"], copy)
+    doc = json.loads((copy / "results.json").read_text())
+    doc["run"]["mode"] = "live"
+    (copy / "results.json").write_text(json.dumps(doc))
+    write_manifest(copy)
+    with pytest.raises(MergeError, match="different mode"):
+        merge_runs([runs["one"], copy], tmp_path / "merged")
 
 
 def test_merge_command_line(runs: dict[str, Path], tmp_path: Path) -> None:
