@@ -22,8 +22,9 @@ from e2e.live.livesupport import PASSWORD
 from hotpatch_audit.collect.collector import build_script, collect
 from hotpatch_audit.collect.powershell import STDIN_LOADER, powershell_command, stdin_payload
 from hotpatch_audit.inputs.inventory import load_inventory
-from hotpatch_audit.testing.simulator import DEMO_FLEET, Fleet, FleetError, Hotfix, load_fleet, serve_fleet
+from hotpatch_audit.testing.simulator import DEMO_FLEET, Faults, Fleet, FleetError, Hotfix, load_fleet, serve_fleet
 from hotpatch_audit.testing.simulator.shell import run
+from support import REPO
 
 pytestmark = pytest.mark.e2e
 NOT_RECOGNIZED = b"'ver2' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
@@ -209,3 +210,23 @@ def test_simulate_refuses_what_it_cannot_serve(tmp_path: Path, fleet_text: str, 
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.yml.partial"))
+
+
+def _readme_section(title: str) -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_fleet_file_and_fault_examples_load(tmp_path: Path) -> None:
+    section = _readme_section("Rehearsal fleet (simulator)")
+    fleet_yaml = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "fleet.yml"
+    path.write_text(fleet_yaml, encoding="utf-8")
+    fleet = load_fleet(path)
+    assert fleet.guest("hci-vm-02").vbs_status == 1
+    assert fleet.guest("hci-vm-02").reboot_pending.component_based_servicing
+    examples = re.findall(r"^\| [^|]+ \| `(faults: \{[^`]+\})` ", section, flags=re.MULTILINE)
+    assert len(examples) == 8
+    for example in examples:
+        path.write_text(f"{fleet_yaml}  vm-fault:\n    template: ws2022-core\n    {example}\n", encoding="utf-8")
+        assert load_fleet(path).guest("vm-fault").faults != Faults(), example
