@@ -20,10 +20,10 @@ from pathlib import Path
 from types import FrameType
 
 from hotpatch_audit.errors import InputFileError
+from hotpatch_audit.testing.demo import DEMO_AS_OF
 from hotpatch_audit.testing.simulator.model import Fleet, load_fleet
 from hotpatch_audit.testing.simulator.server import DEMO_FLEET, serve_fleet
 
-DEMO_AS_OF = "2026-05-27"  # the demo fleet's guests are modeled as of this day (the catalog's last month + grace)
 USAGE_ERROR = 4  # as pytest's usage error: the command line or an input file is wrong
 
 
