@@ -6,6 +6,7 @@ transport is mocked.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from e2e.live.livesupport import PASSWORD, PASSWORD_ENV  # one password per user for all fleets of this process
-from hotpatch_audit.testing.simulator import DEMO_FLEET, RunningFleet, serve_fleet
+from hotpatch_audit.testing.simulator import DEMO_FLEET, RunningFleet, load_fleet, serve_fleet
 from support import Run, run_audit
 
 pytestmark = pytest.mark.e2e
@@ -62,7 +63,9 @@ def outcomes(run: Run, guest: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[RunningFleet]:
-    with serve_fleet(DEMO_FLEET, password=PASSWORD, password_env=PASSWORD_ENV) as running:
+    # The demo fleet as is, except that the basic run talks plain http: opt in, as AllowUnencrypted would.
+    demo = dataclasses.replace(load_fleet(DEMO_FLEET), allow_unencrypted=True)
+    with serve_fleet(demo, password=PASSWORD, password_env=PASSWORD_ENV) as running:
         yield running
 
 

@@ -14,7 +14,7 @@ PASSWORD_ENV = "HOTPATCH_SELFTEST_PASSWORD"
 
 
 def build_fleet() -> Fleet:
-    """The demo fleet, faster, plus guests for the faults the demo leaves out."""
+    """The demo fleet, faster, plus guests for the faults the demo leaves out; Basic over http allowed."""
     demo = load_fleet(DEMO_FLEET)
     base = demo.guest("hci-vm-01")
     guests = [
@@ -24,7 +24,8 @@ def build_fleet() -> Fleet:
     guests.append(dataclasses.replace(base, name="hci-vm-91", faults=Faults(operation_timeout=True)))
     device_guard = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\DeviceGuard"
     guests.append(dataclasses.replace(base, name="hci-vm-92", faults=Faults(access_denied=(device_guard,))))
-    return Fleet(user=demo.user, password_env=PASSWORD_ENV, guests=tuple(guests))
+    # The basic-transport tests talk plain http: opt in, as AllowUnencrypted on a real host.
+    return Fleet(user=demo.user, password_env=PASSWORD_ENV, guests=tuple(guests), allow_unencrypted=True)
 
 
 def guest_with(guest: Guest, **connection: Any) -> Guest:

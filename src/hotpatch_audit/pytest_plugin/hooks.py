@@ -6,6 +6,7 @@ checks use are in :mod:`hotpatch_audit.pytest_plugin.fixtures`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from datetime import date
 from pathlib import Path
@@ -49,15 +50,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--deadline", type=float, default=120.0, help="seconds per guest for live collection, retries included"
     )
-    group.addoption("--shard", type=_shard, help="audit only shard K of N (K/N), split stably by guest name")
+    group.addoption(
+        "--shard",
+        help="audit only shard K of N (K/N), split stably by guest name; auto: K and N from the job engine "
+        "(Kubernetes Indexed Job, Azure Pipelines parallel job, GitLab parallel:)",
+    )
+    group.addoption("--shard-count", type=int, help="with --shard auto on a Kubernetes Indexed Job: N (completions)")
     group.addoption("--waivers", type=Path, help="waiver file: approved, expiring exceptions (guests, control)")
 
 
-def _shard(text: str) -> Shard:
+def _shard(config: pytest.Config) -> Shard | None:
     try:
-        return Shard.parse(text)
+        return Shard.resolve(config.getoption("shard"), config.getoption("shard_count"), os.environ)
     except ValueError as err:
         raise pytest.UsageError(str(err)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Name the shard this run audits, and where ``--shard auto`` found it."""
+    session = config.stash.get(SESSION, None)
+    shard = None if session is None else session.options.shard
+    return None if shard is None else f"hotpatch-audit shard: {shard.describe()}"
 
 
 def _date(text: str) -> date:
@@ -90,7 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         policy=config.getoption("policy"),
         workers=workers,
         deadline_sec=config.getoption("deadline"),
-        shard=config.getoption("shard"),
+        shard=_shard(config),
     )
     if options.facts_dir is not None and not options.facts_dir.is_dir():
         msg = f"--facts-dir {options.facts_dir}: not a directory"

@@ -3,7 +3,7 @@
 Each guest is modeled as Windows state (registry values, CIM classes, pending-restart markers, hotfixes) read
 from a fleet YAML file, answers the audit's collector exactly as a real guest in that state would, and can
 inject faults (closed port, refused credentials, latency, operation timeout, garbage or non-ASCII output, a
-command line that is too long, denied reads). Run it alone with ``python -m hotpatch_audit.testing.simulator``, or in
+command line that is too long, denied reads). Run it alone with ``python -m hotpatch_audit simulate``, or in
 process::
 
     with serve_fleet(DEMO_FLEET) as running:

@@ -1,8 +1,10 @@
 """The simulated fleet: each guest modeled as Windows state plus injected faults, loaded from a fleet YAML file.
 
 A fleet file has ``user``, ``password_env`` (the environment variable holding the password; the simulator and
-the audit both read it), an optional ``demo_password`` (loopback use only, when the variable is unset),
-optional ``templates`` and ``guests``. A guest names a template and overrides any of its keys::
+the audit both read it), an optional ``demo_password`` (loopback use only, when the variable is unset), an
+optional ``allow_unencrypted`` (like WinRM's ``AllowUnencrypted``: Basic authentication over plain http is
+refused unless it is true), optional ``templates`` and ``guests``. A guest names a template and overrides any
+of its keys::
 
     guests:
       hci-vm-04:
@@ -124,6 +126,7 @@ class Fleet:
     password_env: str
     guests: tuple[GuestState, ...]
     demo_password: str | None = field(default=None, repr=False)
+    allow_unencrypted: bool = False  # WinRM's AllowUnencrypted: off by default, as on a real host
 
     def guest(self, name: str) -> GuestState:
         """The guest called `name`."""
@@ -142,7 +145,10 @@ def load_fleet(path: Path) -> Fleet:
     data = doc.data
     if not isinstance(data, dict):
         raise FleetError(f"{path}: the fleet file must be a mapping with user, password_env and guests")
-    _only(doc, (), data, {"user", "password_env", "demo_password", "templates", "guests"})
+    _only(doc, (), data, {"user", "password_env", "demo_password", "allow_unencrypted", "templates", "guests"})
+    allow_unencrypted = data.get("allow_unencrypted", False)
+    if not isinstance(allow_unencrypted, bool):
+        raise FleetError(f"{doc.where(('allow_unencrypted',))}: must be true or false")
     templates = data.get("templates") or {}
     guests = data.get("guests")
     if not isinstance(guests, dict) or not guests:
@@ -158,6 +164,7 @@ def load_fleet(path: Path) -> Fleet:
         password_env=_text(doc, ("password_env",), data.get("password_env")),
         guests=tuple(states),
         demo_password=str(data["demo_password"]) if data.get("demo_password") is not None else None,
+        allow_unencrypted=allow_unencrypted,
     )
 
 

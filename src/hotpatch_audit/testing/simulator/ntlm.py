@@ -13,6 +13,7 @@ the password and keeps the clear text off the disk.
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 import os
 import struct
@@ -76,8 +77,8 @@ def _write_users() -> None:
 class ConnectionAuth:
     """The authentication state of one HTTP connection to one guest."""
 
-    def __init__(self, user: str, password: str, *, refuse: bool) -> None:
-        self._user, self._password, self._refuse = user, password, refuse
+    def __init__(self, user: str, password: str, *, refuse: bool, basic_allowed: bool) -> None:
+        self._user, self._password, self._refuse, self._basic_allowed = user, password, refuse, basic_allowed
         self._ntlm: spnego.ContextProxy | None = None
         self.ntlm_done = False
 
@@ -85,7 +86,13 @@ class ConnectionAuth:
         """(authenticated, WWW-Authenticate values for the 401 when not) for an Authorization header."""
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "basic":
-            user, _, password = base64.b64decode(token).decode("utf-8", errors="replace").partition(":")
+            if not self._basic_allowed:
+                return False, list(_CHALLENGES)  # Basic over plain http without AllowUnencrypted
+            try:
+                decoded = base64.b64decode(token, validate=True).decode("utf-8", errors="replace")
+            except binascii.Error:
+                return False, list(_CHALLENGES)
+            user, _, password = decoded.partition(":")
             ok = user.lower() == self._user.lower() and hmac.compare_digest(password, self._password)
             return ok and not self._refuse, list(_CHALLENGES)
         if scheme.lower() in ("negotiate", "ntlm"):

@@ -6,6 +6,12 @@ no threads. Handlers speak HTTP/1.1 keep-alive with TCP_NODELAY (without it, Nag
 40 ms per request) and send a Content-Length on every response, 401s included, because NTLM is bound to the
 connection. A guest with the ``port_closed`` fault gets a bound socket that never listens: connections to it
 are refused, and no other process can take the port meanwhile.
+
+As on Windows, an Identify request marked ``WSMANIDENTIFY: unauthenticated`` is answered without credentials;
+everything else needs them. Basic authentication over plain http is refused with a 401, whatever the
+password, unless the fleet allows unencrypted traffic (WinRM's ``AllowUnencrypted``): Basic cannot encrypt
+messages, so a real host's default refuses it on an http listener (pywinrm issues #59 and #154: Basic over http
+is "rejected" until ``AllowUnencrypted`` is set).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import socketserver
 import ssl
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +36,7 @@ import yaml
 
 from hotpatch_audit.testing.simulator.model import Fleet, GuestState, load_fleet
 from hotpatch_audit.testing.simulator.ntlm import ENCRYPTED_TYPE, ConnectionAuth, ntlm_user_file
-from hotpatch_audit.testing.simulator.wsman import GuestRuntime
+from hotpatch_audit.testing.simulator.wsman import GuestRuntime, identify_response, is_identify
 
 log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
@@ -43,14 +50,20 @@ class _GuestServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(
-        self, state: GuestState, user: str, password: str, connections: set[socket.socket], tls: ssl.SSLContext | None
+        self,
+        state: GuestState,
+        fleet: Fleet,
+        password: str,
+        connections: set[socket.socket],
+        tls: ssl.SSLContext | None,
     ) -> None:
         super().__init__((LOOPBACK, 0), _Handler)
         if tls is not None:
             # The TLS handshake happens in the connection's own thread (Handler.setup), never in the accept loop.
             self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self.runtime = GuestRuntime(state)
-        self.user, self.password = user, password
+        self.user, self.password = fleet.user, password
+        self.basic_allowed = tls is not None or fleet.allow_unencrypted
         self._connections = connections
 
     def server_bind(self) -> None:
@@ -86,13 +99,22 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(self.request, ssl.SSLSocket):
             self.request.do_handshake()
         state = self.server.runtime.state
-        self.auth = ConnectionAuth(self.server.user, self.server.password, refuse=state.faults.credentials_refused)
+        self.auth = ConnectionAuth(
+            self.server.user,
+            self.server.password,
+            refuse=state.faults.credentials_refused,
+            basic_allowed=self.server.basic_allowed,
+        )
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s: %s", self.server.runtime.state.name, format % args)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("WSMANIDENTIFY", "").lower() == "unauthenticated" and _is_identify(body):
+            self.server.runtime.count("Identify")
+            self._reply(200, identify_response())
+            return
         authorization = self.headers.get("Authorization", "")
         if authorization or not self.auth.ntlm_done:
             ok, challenges = self.auth.check(authorization)
@@ -133,6 +155,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def _is_identify(body: bytes) -> bool:
+    try:
+        return is_identify(ET.fromstring(body))  # noqa: S314 - loopback test server; expat refuses entity bombs
+    except ET.ParseError:
+        return False  # not an Identify: it goes through authentication like any other request
 
 
 @dataclass
@@ -214,7 +243,7 @@ def serve_fleet(
                     closed.append(sock)
                     ports[state.name] = sock.getsockname()[1]
                 else:
-                    servers.append(_GuestServer(state, model.user, secret, connections, tls))
+                    servers.append(_GuestServer(state, model, secret, connections, tls))
                     ports[state.name] = servers[-1].server_address[1]
             with _accepting(servers):
                 yield RunningFleet(model, ports, env_name, "https" if tls else "http", servers)

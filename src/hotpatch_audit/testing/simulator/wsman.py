@@ -1,15 +1,18 @@
-"""The WS-Management shell operations of one simulated guest: Create, Command, Send, Receive, Signal, Delete.
+"""The WS-Management operations of one simulated guest: Identify, and Create, Command, Send, Receive, Signal, Delete.
 
 Requests are SOAP envelopes as pywinrm sends them; responses follow what Windows returns (ShellId in a
 ``Selector Name="ShellId"``, ``RelatesTo`` echoing the request's ``MessageID``, one ``CommandState/Done`` with
 its ``ExitCode``). A command runs once its stdin is complete (when it reads stdin) and takes the guest's
 latency; a Receive waits for it at most the request's ``OperationTimeout`` and then answers the
-OperationTimeout fault (2150858793), as Windows does, which clients retry.
+OperationTimeout fault (2150858793), as Windows does, which clients retry. Only the WinRS (cmd) shell exists:
+a PowerShell-remoting (PSRP) shell is refused at Create, as on a host whose PowerShell endpoint is not
+registered, and a request that is not well-formed XML gets the fault Windows sends for invalid XML.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import threading
 import time
@@ -27,13 +30,36 @@ NS = {
     "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
     "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
     "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
+    "wsmid": "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd",
 }
 _SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+_CMD_SHELL = f"{_SHELL}/cmd"
 _TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
 _DONE = f"{_SHELL}/CommandState/Done"
+_FAULT_DETAIL = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
+
+# WSManFault codes as Windows' wsmerror.h defines them (the Code attribute carries them in decimal), and the SOAP
+# code, subcode and text a real host sends with each:
+# - ERROR_WSMAN_OPERATION_TIMEDOUT 0x80338029: Receiver, w:TimedOut (MS-WSMV; pywinrm retries on this code).
+# - ERROR_WSMAN_ACTION_NOT_SUPPORTED 0x80338013: Sender, a:ActionNotSupported.
+# - ERROR_WSMAN_INVALID_RESOURCE_URI 0x8033803B: what a PSRP client gets when the host has no such PowerShell
+#   endpoint, "The resource URI (...) was not found in the WS-Management catalog" (pypsrp issues #192 and #273
+#   quote it from real hosts, as does the Unregister-PSSessionConfiguration help); subcode and detail as DSP0226
+#   and recorded Windows faults give for an unknown resource URI (a:DestinationUnreachable, InvalidResourceURI).
+# - ERROR_WSMAN_INVALID_XML 0x80338043: Sender, w:InternalError, faultDetail/Invalid (a Windows fault quoted in
+#   node-soap pull request #1228).
+# - ERROR_WSMAN_SCHEMA_VALIDATION_ERROR 0x80338041: a required element is missing (pypsrp issue #193).
+# - 2150858843: the shell or command is not found, as pywinrm users report it from real hosts.
 OPERATION_TIMEOUT = 2150858793
-_SHELL_NOT_FOUND = 2150858843
-_NO_SUCH_ACTION = 2150858817
+ACTION_NOT_SUPPORTED = 2150858771
+INVALID_RESOURCE_URI = 2150858811
+SCHEMA_VALIDATION_ERROR = 2150858817
+INVALID_XML = 2150858819
+SHELL_NOT_FOUND = 2150858843
+# Identify (DSP0226 section 11; Microsoft's "Detecting Whether a Remote Computer Supports WS-Management
+# Protocol"): unauthenticated, Windows names no OS version; knife-windows records the exact body a Windows Server
+# answers with. Authenticated, ProductVersion carries the OS version.
+_IDENTIFY_VERSION_UNAUTHENTICATED = "OS: 0.0.0 SP: 0.0 Stack: 3.0"
 
 
 @dataclass
@@ -52,11 +78,13 @@ class _Shell:
 
 
 class Fault(Exception):
-    """A WS-Management fault to send back as HTTP 500."""
+    """A WS-Management fault to send back as HTTP 500: SOAP code (Sender or Receiver), subcode, WSManFault code."""
 
-    def __init__(self, code: int, reason: str, subcode: str = "w:InternalError") -> None:
+    def __init__(
+        self, code: int, reason: str, subcode: str = "w:InternalError", *, sender: bool = False, detail: str = ""
+    ) -> None:
         super().__init__(reason)
-        self.code, self.reason, self.subcode = code, reason, subcode
+        self.code, self.reason, self.subcode, self.sender, self.detail = code, reason, subcode, sender, detail
 
 
 class GuestRuntime:
@@ -81,8 +109,15 @@ class GuestRuntime:
             self.counts[event] += 1
 
     def handle(self, body: bytes) -> tuple[int, bytes]:
-        """(HTTP status, response envelope) for one SOAP request."""
-        root = ET.fromstring(body)  # noqa: S314 - loopback test server; expat refuses entity-expansion bombs
+        """(HTTP status, response envelope) for one authenticated SOAP request."""
+        try:
+            root = ET.fromstring(body)  # noqa: S314 - loopback test server; expat refuses entity-expansion bombs
+        except ET.ParseError:
+            self.count("invalid-xml")
+            return 500, _fault("", invalid_xml())
+        if is_identify(root):
+            self.count("Identify")
+            return 200, identify_response(f"OS: 10.0.{self.state.current_build} SP: 0.0 Stack: 3.0")
         header = root.find("s:Header", NS)
         action = _text(header, "a:Action")
         message_id = _text(header, "a:MessageID")
@@ -96,7 +131,13 @@ class GuestRuntime:
         }.get(action)
         self.count(action.rsplit("/", 1)[-1])
         if operation is None:
-            return 500, _fault(message_id, Fault(_NO_SUCH_ACTION, f"The action {action} is not supported."))
+            unsupported = Fault(
+                ACTION_NOT_SUPPORTED,
+                "The WS-Management service does not support the action specified in the request.",
+                "a:ActionNotSupported",
+                sender=True,
+            )
+            return 500, _fault(message_id, unsupported)
         try:
             response_action, body_xml = operation(root)
         except Fault as fault:
@@ -104,6 +145,17 @@ class GuestRuntime:
         return 200, _envelope(response_action, message_id, body_xml)
 
     def _create(self, root: ET.Element) -> tuple[str, str]:
+        resource = _text(root, "s:Header/w:ResourceURI")
+        if resource != _CMD_SHELL:
+            raise Fault(
+                INVALID_RESOURCE_URI,
+                f"The WS-Management service cannot process the request. The resource URI ({resource}) was not found "
+                "in the WS-Management catalog. The catalog contains the metadata that describes resources, or "
+                "logical endpoints.",
+                "a:DestinationUnreachable",
+                sender=True,
+                detail="InvalidResourceURI",
+            )
         codepage = 437
         for option in root.iterfind("s:Header/w:OptionSet/w:Option", NS):
             if option.get("Name") == "WINRS_CODEPAGE" and (option.text or "").isdigit():
@@ -139,10 +191,15 @@ class GuestRuntime:
     def _send(self, root: ET.Element) -> tuple[str, str]:
         stream = root.find("s:Body/rsp:Send/rsp:Stream", NS)
         if stream is None:
-            raise Fault(_NO_SUCH_ACTION, "The Send request has no stdin stream.")
+            reason = "WinRM cannot process the request because the request is missing the element titled 'Stream'."
+            raise Fault(SCHEMA_VALIDATION_ERROR, reason, "w:SchemaValidationError", sender=True)
+        try:
+            data = base64.b64decode(stream.text or "", validate=True)
+        except binascii.Error as err:
+            raise invalid_xml() from err
         with self._changed:
             command = self._find(root, stream.get("CommandId", ""))
-            command.stdin += base64.b64decode(stream.text or "")
+            command.stdin += data
             if stream.get("End", "false").lower() == "true" and command.ready_at is None:
                 command.ready_at = time.monotonic() + self.state.faults.latency_ms / 1000
                 self._changed.notify_all()
@@ -200,17 +257,19 @@ class GuestRuntime:
         shell_id = _shell_id(root)
         if shell_id not in self._shells:
             raise Fault(
-                _SHELL_NOT_FOUND,
+                SHELL_NOT_FOUND,
                 f"The request for the Windows Remote Shell with ShellId {shell_id} failed because the shell was "
                 "not found on the server.",
                 "w:InvalidSelectors",
+                sender=True,
             )
         return self._shells[shell_id]
 
     def _find(self, root: ET.Element, command_id: str) -> _Command:
         command = self._shell(root).commands.get(command_id)
         if command is None:
-            raise Fault(_SHELL_NOT_FOUND, f"The command {command_id} was not found in the shell.", "w:InvalidSelectors")
+            message = f"The command {command_id} was not found in the shell."
+            raise Fault(SHELL_NOT_FOUND, message, "w:InvalidSelectors", sender=True)
         return command
 
 
@@ -232,19 +291,43 @@ def _seconds(duration: str) -> float:
     return 60.0 if match is None else int(match.group(1) or 0) * 60 + float(match.group(2) or 0)
 
 
+def invalid_xml() -> Fault:
+    """The fault Windows answers a request that is not well-formed XML with."""
+    reason = "The WS-Management service cannot process the request because the XML is invalid."
+    return Fault(INVALID_XML, reason, sender=True, detail="Invalid")
+
+
+def is_identify(root: ET.Element) -> bool:
+    """True when `root` is a WS-Management Identify request."""
+    return root.find("s:Body/wsmid:Identify", NS) is not None
+
+
+def identify_response(product_version: str = _IDENTIFY_VERSION_UNAUTHENTICATED) -> bytes:
+    """The IdentifyResponse envelope Windows sends (no WS-Addressing headers: Identify has none)."""
+    return (
+        f'<s:Envelope xmlns:s="{NS["s"]}"><s:Header/><s:Body><wsmid:IdentifyResponse xmlns:wsmid="{NS["wsmid"]}">'
+        f"<wsmid:ProtocolVersion>{NS['w']}</wsmid:ProtocolVersion>"
+        "<wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>"
+        f"<wsmid:ProductVersion>{escape(product_version)}</wsmid:ProductVersion>"
+        "</wsmid:IdentifyResponse></s:Body></s:Envelope>"
+    ).encode()
+
+
 def _envelope(action: str, relates_to: str, body: str) -> bytes:
+    # A request too malformed to carry a MessageID gets a response without RelatesTo.
+    relates = f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>" if relates_to else ""
     return (
         (
             '<s:Envelope xml:lang="en-US" xmlns:s="{s}" xmlns:a="{a}" xmlns:x="{x}" xmlns:w="{w}" xmlns:rsp="{rsp}">'
             "<s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:{mid}</a:MessageID>"
             "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
-            "<a:RelatesTo>{relates}</a:RelatesTo></s:Header><s:Body>{body}</s:Body></s:Envelope>"
+            "{relates}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
         )
         .format(
             x=_TRANSFER,
             action=action,
             mid=str(uuid.uuid4()).upper(),
-            relates=escape(relates_to),
+            relates=relates,
             body=body,
             **NS,
         )
@@ -253,9 +336,11 @@ def _envelope(action: str, relates_to: str, body: str) -> bytes:
 
 
 def _fault(relates_to: str, fault: Fault) -> bytes:
+    code = "s:Sender" if fault.sender else "s:Receiver"
+    detail = f"<w:FaultDetail>{_FAULT_DETAIL}{fault.detail}</w:FaultDetail>" if fault.detail else ""
     body = (
-        f"<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>{fault.subcode}</s:Value></s:Subcode>"
-        f'</s:Code><s:Reason><s:Text xml:lang="en-US">{escape(fault.reason)}</s:Text></s:Reason><s:Detail>'
+        f"<s:Fault><s:Code><s:Value>{code}</s:Value><s:Subcode><s:Value>{fault.subcode}</s:Value></s:Subcode>"
+        f'</s:Code><s:Reason><s:Text xml:lang="en-US">{escape(fault.reason)}</s:Text></s:Reason><s:Detail>{detail}'
         f'<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="{fault.code}" '
         f'Machine="127.0.0.1"><f:Message>{escape(fault.reason)}</f:Message></f:WSManFault></s:Detail></s:Fault>'
     )
