@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+from e2e.browser.browser import parse_dom
 from support import Run, facts_doc, run_audit, write_facts
 
 AS_OF = "2026-05-27"
@@ -40,22 +40,36 @@ def audit(tmp: Path, *extra: str, inventory: Path | None = None, checks: tuple[s
     return run_audit(inventory or tmp / "inventory.yml", tmp / "reports", *facts, *extra, checks=checks)
 
 
+def result_rows(path: Path) -> list[dict[str, str]]:
+    """Every row of the report's results table: guest, controls, outcome, the cells' text."""
+    dom = parse_dom(path.read_text(encoding="utf-8"))
+    rows = []
+    for tr in dom.by_id("hp-results-table").find_all("tr"):
+        if "data-guest" not in tr.attrs:
+            continue
+        cells = [td.all_text() for td in tr.find_all("td")]
+        rows.append(
+            {
+                "guest": tr.attrs["data-guest"],
+                "controls": tr.attrs["data-controls"],
+                "outcome": next(c[2:] for c in tr.classes if c.startswith("o-")),
+                "control": cells[1],
+                "severity": cells[2],
+                "message": cells[4],
+            }
+        )
+    return rows
+
+
 def report_data(path: Path) -> dict[str, Any]:
-    """pytest-html's data blob of a report: environment, tests by node id, each with its table row and log."""
-    text = path.read_text(encoding="utf-8")
-    match = re.search(r'data-jsonblob="([^"]*)"', text)
-    assert match is not None, f"{path} has no pytest-html data"
-    data: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    """The report's embedded data for the guest view: facts, facts errors, each control's reads, statuses."""
+    match = re.search(r'<script type="application/json" id="hp-data">(.*?)</script>', path.read_text(), re.S)
+    assert match is not None, f"{path} has no hp-data"
+    data: dict[str, Any] = json.loads(match.group(1))
     return data
 
 
-def table_rows(path: Path) -> list[dict[str, Any]]:
-    """Every row of the results table, in the report's order, without what depends on the rendering machine."""
-    return [test for tests in report_data(path)["tests"].values() for test in tests]
-
-
-def audit_sections(path: Path) -> str:
-    """The audit sections of a report (header to raw facts), without the re-render note."""
+def without_note(path: Path) -> str:
+    """The report without the re-render note and the Content-Security-Policy that hashes it."""
     text = path.read_text(encoding="utf-8")
-    start, end = text.index('<div id="hp-top">'), text.index("<script>/* Hotpatch audit report")
-    return re.sub(r'<p class="hp-note">.*?</p>', "", text[start:end])
+    return re.sub(r'<p class="hp-note">.*?</p>', "", text)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from auditrun import FAIL_HP04, audit, write_fleet
-from hotpatch_audit.report.sections import render_sections, row_anchor
+from hotpatch_audit.report.page import render_page
+from hotpatch_audit.report.sections import row_anchor
 
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -54,13 +55,13 @@ def document(guests: int, message: str = "restart required") -> dict[str, Any]:
 def test_guest_text_cannot_break_out_of_the_page() -> None:
     doc = document(1, message=HOSTILE)
     doc["guests"][0]["facts_error"] = HOSTILE
-    page = render_sections(doc, {"g0000": HOSTILE})
+    page = render_page(doc, {"g0000": HOSTILE})
     assert "<script>alert" not in page
     assert "<img src=x" not in page
-    assert page.count("</script>") == 2  # the facts data and the report's own script, nothing else
-    blob = re.search(r'<script type="application/json" id="hp-facts">(.*?)</script>', page, re.S)
+    assert page.count("</script>") == 2  # the report's data and its own script, nothing else
+    blob = re.search(r'<script type="application/json" id="hp-data">(.*?)</script>', page, re.S)
     assert blob is not None
-    assert json.loads(blob.group(1))["texts"]["g0000"] == HOSTILE
+    assert json.loads(blob.group(1))["facts"]["g0000"] == HOSTILE
 
 
 def test_row_anchors_are_safe_and_distinct() -> None:
@@ -71,10 +72,10 @@ def test_row_anchors_are_safe_and_distinct() -> None:
 
 
 def test_the_matrix_of_a_big_fleet_stays_compact() -> None:
-    page = render_sections(document(1000), {})
+    page = render_page(document(1000), {})
     assert page.count('<tr data-guest="') == 1000
-    # 7,000 cells, a fifth of them failed with a message: well under a kilobyte per guest.
-    assert len(page.encode()) < 1_500_000
+    # 7,000 results, a fifth of them failed with a message, in the matrix and the results table.
+    assert len(page.encode()) < 1_800_000  # at most 250 bytes per result, in the matrix and the results table
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, audit_sections, table_rows, write_fleet
+from auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, report_data, result_rows, without_note, write_fleet
 from hotpatch_audit.run.integrity import MANIFEST, read_manifest, verify
 
 WAIVERS = (
@@ -54,10 +54,10 @@ def test_rerendered_results_table_equals_the_original(run: Run, tmp_path: Path) 
     out = tmp_path / "again.html"
     proc = report_cli(str(run.run_dir), "--output", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    original, again = table_rows(run.run_dir / "report.html"), table_rows(out)
-    assert len(original) == len(run.results["results"])
+    original, again = result_rows(run.run_dir / "report.html"), result_rows(out)
+    assert sum(len(r["controls"].split()) for r in original) == len(run.results["results"])
     assert again == original
-    assert audit_sections(out) == audit_sections(run.run_dir / "report.html")
+    assert without_note(out) == without_note(run.run_dir / "report.html")
     assert "Re-rendered from results.json and facts/" in out.read_text()
     assert verify(run.run_dir).ok
 
@@ -69,7 +69,7 @@ def test_in_place_rerender_leaves_the_seal_alone(run: Run, tmp_path: Path) -> No
     proc = report_cli(str(copy))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{MANIFEST} still seals the run's original report.html" in proc.stdout
-    assert table_rows(copy / "report.html") == table_rows(run.run_dir / "report.html")
+    assert result_rows(copy / "report.html") == result_rows(run.run_dir / "report.html")
     assert (copy / MANIFEST).read_bytes() == manifest
     assert verify(copy).changed == ("report.html",)
 
@@ -88,8 +88,8 @@ def test_changed_data_is_not_rendered_unless_asked(run: Run, tmp_path: Path) -> 
     assert not (tmp_path / "x.html").exists()
     forced = report_cli(str(copy), "--output", str(tmp_path / "x.html"), "--no-verify")
     assert forced.returncode == 0, forced.stdout + forced.stderr
-    rows = {row["testId"]: row["result"] for row in table_rows(tmp_path / "x.html")}
-    assert rows[failing["test"]] == "Passed"
+    rows = {(row["guest"], row["controls"]): row["outcome"] for row in result_rows(tmp_path / "x.html")}
+    assert rows[("failing", failing["control"])] == "passed"
 
 
 def test_a_run_without_manifest_or_results_is_handled(run: Run, tmp_path: Path) -> None:
@@ -104,9 +104,11 @@ def test_a_run_without_manifest_or_results_is_handled(run: Run, tmp_path: Path) 
 
 
 def test_the_facts_each_row_shows_come_from_the_stored_facts(run: Run) -> None:
-    rows = {row["testId"]: row for row in table_rows(run.run_dir / "report.html")}
-    erroring = rows["tests/test_reboot.py::test_restarted_after_enablement[erroring]::setup"]
-    (extra,) = erroring["extras"]
-    assert "security.vbs_status" in extra["content"]
-    assert "could not be read: Access is denied." in extra["content"]
+    data = report_data(run.run_dir / "report.html")
+    erroring = json.loads(data["facts"]["erroring"])
+    assert erroring["security"]["vbs_status"] is None
+    assert {"probe": "security.vbs_status", "message": "Access is denied."} in erroring["errors"]
+    assert "security.vbs_status" in data["reads"]["HP-04"]
+    assert "missing" not in data["facts"]
+    assert "no facts file" in data["errors"]["missing"]
     assert "facts/missing.json" not in read_manifest(run.run_dir)

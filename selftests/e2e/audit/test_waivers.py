@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, report_data, write_fleet
+from auditrun import ERROR_HP04, FAIL_HP04, FAIL_HP07, Run, audit, result_rows, write_fleet
 from hotpatch_audit.errors import WaiverError
 from hotpatch_audit.inputs.inventory import load_inventory
 from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers
@@ -256,17 +256,13 @@ def test_junit_keeps_control_severity_guest_and_waiver(waived_run: Run) -> None:
     assert skipped.get("message", "").startswith("waived: WMI repair pending (approved by CAB until 2026-06-03")
 
 
-def test_the_html_report_shows_a_waived_result_as_an_expected_failure(waived_run: Run) -> None:
-    rows = {row["testId"]: row for row in _rows(waived_run)}
-    row = rows["tests/test_reboot.py::test_restarted_after_enablement[active]"]
-    assert row["result"] == "XFailed"
-    assert "waiver #1: restart planned; approved by CAB until 2026-12-31" in row["log"]
-    assert "underlying outcome: failed" in row["log"]
-    assert rows["tests/test_reboot.py::test_restarted_after_enablement[soon]::setup"]["result"] == "XFailed"
-
-
-def _rows(run: Run) -> list[dict[str, object]]:
-    return [t for tests in report_data(run.run_dir / "report.html")["tests"].values() for t in tests]
+def test_the_html_report_shows_a_waived_result_with_its_waiver(waived_run: Run) -> None:
+    rows = {(row["guest"], row["controls"]): row for row in result_rows(waived_run.run_dir / "report.html")}
+    row = rows[("active", "HP-04")]
+    assert row["outcome"] == "waived"
+    assert "waiver #1: restart planned; approved by CAB until 2026-12-31" in row["message"]
+    assert "underlying outcome failed" in row["message"]
+    assert rows[("soon", "HP-04")]["outcome"] == "waived"
 
 
 # --- a malformed file stops the run before any guest is contacted ---------------------------------------------

@@ -22,7 +22,6 @@ from hotpatch_audit.outcomes import EXIT_NOT_EVALUATED, Selection
 from hotpatch_audit.pytest_plugin.fixtures import SESSION, audit, facts, updates, winrm_host
 from hotpatch_audit.pytest_plugin.outcome import decide
 from hotpatch_audit.pytest_plugin.recorder import Recorder
-from hotpatch_audit.report.inert import make_inert
 from hotpatch_audit.rules.findings import not_azure_edition
 from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup, specs
 from hotpatch_audit.run.integrity import MANIFEST, write_manifest
@@ -128,16 +127,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except OSError as err:
         msg = f"--report-dir {options.report_dir}: cannot create the run directory there: {err.strerror or err}"
         raise pytest.UsageError(msg) from None
-    if getattr(config.option, "htmlpath", "missing") is None:
-        config.option.htmlpath = str(run_dir / "report.html")
-        config.option.self_contained_html = True
     if getattr(config.option, "xmlpath", "missing") is None:
         config.option.xmlpath = str(run_dir / "junit.xml")
     recorder.run_dir = run_dir
-    if config.pluginmanager.hasplugin("html"):
-        from hotpatch_audit.pytest_plugin.html import HtmlHooks
-
-        config.pluginmanager.register(HtmlHooks(recorder.document, run_dir), "hotpatch-html")
 
 
 def _waivers(config: pytest.Config, session: AuditSession) -> WaiverBook:
@@ -166,7 +158,6 @@ class AuditHooks:
         self.config = config
         self.session = session
         self.recorder = recorder
-        self.html = config.pluginmanager.hasplugin("html")
 
     def pytest_sessionstart(self) -> None:
         """Obtain every selected guest's facts once, before any test runs (on the controller only)."""
@@ -234,18 +225,13 @@ class AuditHooks:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-        """Decide the test's result (outcome module) and attach the facts the control read to the report row."""
+        """Decide the test's result (outcome module) and keep the control's specification for the results file."""
         report: pytest.TestReport = yield
         spec = _spec_of(item)
         if spec is None:
             return report
         guest = _guest_of(item)
-        result = decide(report, call, item, spec, guest, self.recorder.waivers)
-        if result is not None and result.outcome != "skipped" and guest in self.session.facts and self.html:
-            from hotpatch_audit.pytest_plugin.html import facts_extra
-
-            extra = facts_extra(self.session.facts[guest], spec.reads)
-            report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]
+        decide(report, call, item, spec, guest, self.recorder.waivers)
         self.recorder.remember(spec)
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
@@ -264,11 +250,9 @@ class AuditHooks:
         self.recorder.selection = self._selection()
         if self.recorder.ended is None:
             self.recorder.ended = _how_it_ended(session, exitstatus)
-        written = (("junit.xml", self.config.option.xmlpath), ("report.html", self.config.option.htmlpath))
-        in_run_dir = [
-            n for n, path in written if path and Path(path).resolve() == (self.recorder.run_dir / n).resolve()
-        ]
-        self.recorder.evidence = ("results.json", *in_run_dir)
+        junit = self.config.option.xmlpath
+        in_run_dir = junit is not None and Path(junit).resolve() == (self.recorder.run_dir / "junit.xml").resolve()
+        self.recorder.evidence = ("results.json", "report.html", *(("junit.xml",) if in_run_dir else ()))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -326,14 +310,11 @@ class AuditHooks:
             # pytest never finished the session (interrupted or crashed while collecting facts): say so.
             self.recorder.ended = self.recorder.ended or "the run ended before its checks ran"
             self.recorder.write()
-        report = self.recorder.run_dir / "report.html"
-        if report.is_file():
-            make_inert(report)
         digest = write_manifest(self.recorder.run_dir)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"integrity: {MANIFEST} sha256 {digest}")
-            reporter.write_line(self.recorder.summary_line(config.option.htmlpath))
+            reporter.write_line(self.recorder.summary_line())
 
 
 class _ProgressLine:

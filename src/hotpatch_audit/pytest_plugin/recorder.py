@@ -11,28 +11,13 @@ from typing import Any
 import pytest
 
 from hotpatch_audit import __version__
-from hotpatch_audit.facts import GuestFacts
 from hotpatch_audit.inputs.waivers import WaiverBook, notes_for_people
 from hotpatch_audit.outcomes import GuestStatus, Outcome, Result, Selection, Severity, exit_code
 from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
+from hotpatch_audit.report.page import write_report
 from hotpatch_audit.rules.registry import ControlSpec, lookup
-from hotpatch_audit.run.results import GuestVerdict, RunInfo, results_document, timestamp, verdicts, write_json
+from hotpatch_audit.run.results import GuestVerdict, RunInfo, results_document, verdicts, write_json
 from hotpatch_audit.run.session import AuditSession
-
-
-def fact_values(facts: GuestFacts, keys: tuple[str, ...]) -> dict[str, Any]:
-    """The values of the named facts (``section.field``), with the probe error when a fact was unreadable."""
-    out: dict[str, Any] = {}
-    for key in keys:
-        section, _, name = key.partition(".")
-        value = getattr(getattr(facts, section, None), name, None) if name else getattr(facts, section, None)
-        if isinstance(value, datetime):
-            value = timestamp(value)
-        elif isinstance(value, tuple):
-            value = [str(v) for v in value]
-        err = facts.unreadable(key)
-        out[key] = {"value": value, "unreadable": err.message} if err is not None else value
-    return out
 
 
 class Recorder:
@@ -164,12 +149,13 @@ class Recorder:
         return self.selection.controls if self.selection is not None else ()
 
     def write(self) -> Path:
-        """Write ``results.json`` into the run directory."""
+        """Write ``results.json`` and ``report.html`` (rendered from it) into the run directory."""
         if self.run_dir is None:
             msg = "results.json is written into the run directory, which this run has not created"
             raise RuntimeError(msg)
         path = self.run_dir / "results.json"
         write_json(path, self.document())
+        write_report(self.run_dir, self.document(), self.run_dir / "report.html")
         self.written = True
         return path
 
@@ -189,10 +175,10 @@ class Recorder:
         """Waivers that need attention: expiring soon, expired, or matching nothing."""
         return notes_for_people(self.document()["waivers"])
 
-    def summary_line(self, report_path: str | None) -> str:
+    def summary_line(self) -> str:
         """``compliance: N guests, C compliant, F non-compliant, E not evaluated — <report>``."""
         statuses = [v.status for v in self.verdicts()]
-        where = report_path or str(self.run_dir)
+        where = self.run_dir / "report.html" if self.run_dir is not None else "no run directory"
         incomplete = "" if self.complete else f"INCOMPLETE ({self.incomplete_reason()}): "
         return (
             f"compliance: {incomplete}{len(statuses)} guests, {statuses.count(GuestStatus.COMPLIANT)} compliant, "

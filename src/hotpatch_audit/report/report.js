@@ -1,20 +1,11 @@
-/* Hotpatch audit report: filters, matrix navigation and raw facts. Inline; nothing is loaded from anywhere. */
+/* Hotpatch audit report: filters, matrix navigation and the guest view. Inline; nothing is loaded from anywhere. */
 ;(function () {
   'use strict'
 
-  // pytest-html clones this row template for every test. Its media viewer's <video> and <img> make thousands
-  // of rows slow to lay out, and the audit attaches no media: drop them before pytest-html renders the table.
-  const rowTemplate = document.getElementById('template_results-table__tbody')
-  if (rowTemplate) {
-    rowTemplate.content.querySelectorAll('.media video, .media img').forEach((el) => el.remove())
-  }
-
   const FILTERS = ['guest', 'control', 'outcome', 'status']
-  const OUTCOME_CLASSES = {
-    passed: 'passed', failed: 'failed', error: 'error', skipped: 'skipped', xfailed: 'waived', xpassed: 'xpassed',
-  }
   const $ = (sel, root) => (root || document).querySelector(sel)
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel))
+  let data = { facts: {}, errors: {}, reads: {}, status: {} }
 
   function filters () {
     const out = {}
@@ -33,53 +24,20 @@
     return (name) => rx.test(name)
   }
 
-  function guestStatuses () {
-    const map = {}
-    $$('#hp-matrix tr[data-guest]').forEach((tr) => { map[tr.dataset.guest] = tr.dataset.status })
-    return map
-  }
-
-  let statuses = {}
-
-  // pytest-html labels; the audit's words are "waived" and "not evaluated".
-  function relabel () {
-    $$('#results-table td.col-result').forEach((td) => {
-      if (td.textContent === 'XFailed') td.textContent = 'Waived'
-    })
-    const waived = $('span.xfailed')
-    if (waived && /Expected failures/.test(waived.textContent)) {
-      waived.textContent = waived.textContent.replace('Expected failures', 'Waived')
-    }
-    const errors = $('span.error')
-    if (errors && /Errors,/.test(errors.textContent)) {
-      errors.textContent = errors.textContent.replace('Errors,', 'Errors (not evaluated),')
-    }
-  }
-
-  function applyResults () {
-    const f = filters()
-    const match = guestMatcher(f.guest)
+  function applyResults (f, match) {
     let shown = 0
-    let total = 0
-    $$('#results-table tbody.results-table-row').forEach((tbody) => {
-      const guestCell = $('td.col-guest', tbody)
-      if (!guestCell) return
-      total += 1
-      const guest = guestCell.textContent
-      const control = ($('td.col-control', tbody) || { dataset: {} }).dataset.control
-      const outcome = OUTCOME_CLASSES[Array.from(tbody.classList).find((c) => c in OUTCOME_CLASSES)]
-      const hide = !match(guest) || (f.control && control !== f.control) ||
-        (f.outcome && outcome !== f.outcome) || (f.status && statuses[guest] !== f.status)
-      tbody.classList.toggle('hp-hidden', Boolean(hide))
+    const rows = $$('#hp-results-table tbody tr')
+    rows.forEach((tr) => {
+      const hide = !match(tr.dataset.guest) ||
+        (f.control && !tr.dataset.controls.split(' ').includes(f.control)) ||
+        (f.outcome && !tr.classList.contains('o-' + f.outcome)) || (f.status && data.status[tr.dataset.guest] !== f.status)
+      tr.classList.toggle('hp-hidden', Boolean(hide))
       if (!hide) shown += 1
     })
-    relabel()
-    return [shown, total]
+    return [shown, rows.length]
   }
 
-  function applyMatrix () {
-    const f = filters()
-    const match = guestMatcher(f.guest)
+  function applyMatrix (f, match) {
     const columns = $$('#hp-matrix thead th[data-control]').map((th) => th.dataset.control)
     $$('#hp-matrix thead th[data-control]').forEach((th) => {
       th.classList.toggle('hp-col-on', th.dataset.control === f.control)
@@ -99,8 +57,10 @@
   }
 
   function apply () {
-    const [guests, allGuests] = applyMatrix()
-    const [results, allResults] = applyResults()
+    const f = filters()
+    const match = guestMatcher(f.guest)
+    const [guests, allGuests] = applyMatrix(f, match)
+    const [results, allResults] = applyResults(f, match)
     const count = $('#hp-f-count')
     if (count) {
       count.textContent = 'showing ' + guests + ' of ' + allGuests + ' guests, ' + results + ' of ' +
@@ -133,68 +93,92 @@
     apply()
   }
 
-  function goToRow (id) {
-    let cell = document.getElementById(id)
-    if (cell && cell.closest('tbody').classList.contains('hp-hidden')) {
-      reset()
-      cell = document.getElementById(id)
-    }
-    if (!cell) {
-      window.alert('This test row is hidden by the outcome check boxes above the results table.')
-      return
-    }
-    const tbody = cell.closest('tbody')
-    tbody.scrollIntoView({ block: 'center' })
-    tbody.classList.remove('hp-flash')
-    void tbody.offsetWidth // restart the highlight animation
-    tbody.classList.add('hp-flash')
+  function resultRow (guest, control) {
+    return $$('#hp-results-table tbody tr').find((tr) =>
+      tr.dataset.guest === guest && tr.dataset.controls.split(' ').includes(control))
   }
 
-  let facts = { texts: {}, errors: {} }
+  function goToRow (row) {
+    if (!row) return
+    if (row.classList.contains('hp-hidden')) reset()
+    row.scrollIntoView({ block: 'center' })
+    row.classList.remove('hp-flash')
+    void row.offsetWidth // restart the highlight animation
+    row.classList.add('hp-flash')
+  }
 
-  function showFacts (guest) {
-    const dialog = $('#hp-facts-dialog')
-    const text = facts.texts[guest]
-    $('#hp-facts-title').textContent = 'Raw facts of ' + guest + (text === undefined ? '' : ' (facts/' + guest + '.json)')
-    $('#hp-facts-error').textContent = facts.errors[guest] || ''
-    $('#hp-facts-text').textContent = text === undefined ? 'No facts file was stored for this guest.' : text
+  function factValue (facts, key) {
+    return key.split('.').reduce((value, part) => (value == null ? undefined : value[part]), facts)
+  }
+
+  function readsText (facts, control) {
+    if (!facts) return ''
+    const unreadable = {}
+    ;(facts.errors || []).forEach((e) => { unreadable[e.probe] = e.message })
+    return (data.reads[control] || []).map((key) => {
+      const probe = Object.keys(unreadable).find((p) => key === p || key.startsWith(p + '.'))
+      if (probe !== undefined) return key + ': could not be read: ' + unreadable[probe]
+      return key + ': ' + JSON.stringify(factValue(facts, key))
+    }).join('\n')
+  }
+
+  function showGuest (guest) {
+    const dialog = $('#hp-guest-dialog')
+    let facts = null
+    try { facts = data.facts[guest] === undefined ? null : JSON.parse(data.facts[guest]) } catch (e) { facts = null }
+    $('#hp-guest-title').textContent = 'Guest ' + guest
+    $('#hp-guest-status').textContent = 'Status: ' + (data.status[guest] || 'unknown')
+    $('#hp-guest-error').textContent = data.errors[guest] ? 'Facts could not be obtained: ' + data.errors[guest] : ''
+    const body = $('#hp-guest-results tbody')
+    body.textContent = ''
+    $$('#hp-results-table tbody tr').filter((tr) => tr.dataset.guest === guest).forEach((tr) => {
+      const row = document.createElement('tr')
+      row.className = (tr.className.match(/o-[a-z]+/) || [''])[0]
+      const cells = [tr.cells[1].textContent, tr.cells[3].textContent, tr.cells[4].textContent,
+        tr.dataset.controls.split(' ').length === 1 ? readsText(facts, tr.dataset.controls) : '']
+      cells.forEach((text, i) => {
+        const td = document.createElement('td')
+        td.textContent = text
+        if (i === 3) td.className = 'hp-reads'
+        row.appendChild(td)
+      })
+      body.appendChild(row)
+    })
+    $('#hp-guest-facts').textContent = facts === null
+      ? (data.facts[guest] === undefined ? 'No facts file was stored for this guest.' : data.facts[guest])
+      : JSON.stringify(facts, null, 2)
     if (typeof dialog.showModal === 'function') dialog.showModal()
     else dialog.setAttribute('open', '')
   }
 
-  function place () {
-    // The audit sections come first, under the title; the control rationale goes after the results table.
-    const top = $('#hp-top')
-    const environment = $('#environment-header')
-    if (top && environment) environment.parentNode.insertBefore(top, environment)
-    const appendix = $('#hp-controls')
-    const footer = $('footer')
-    if (appendix && footer) footer.parentNode.insertBefore(appendix, footer)
-  }
-
   function init () {
-    place()
-    facts = JSON.parse(($('#hp-facts') || { textContent: '{"texts":{},"errors":{}}' }).textContent)
-    statuses = guestStatuses()
+    data = JSON.parse(($('#hp-data') || { textContent: '{}' }).textContent)
     loadFromUrl()
     apply()
-    const factsOf = new URL(window.location.href).searchParams.get('hp-facts')
-    if (factsOf !== null) showFacts(factsOf)
+    const guestOf = new URL(window.location.href).searchParams.get('hp-guest')
+    if (guestOf !== null) showGuest(guestOf)
     FILTERS.forEach((name) => {
       const el = $('#hp-f-' + name)
       if (el) el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', () => { saveToUrl(); apply() })
     })
-    $('#hp-f-reset').addEventListener('click', reset)
+    const resetButton = $('#hp-f-reset')
+    if (resetButton) resetButton.addEventListener('click', reset)
     document.addEventListener('click', (evt) => {
       const link = evt.target.closest('a[href^="#hp-r-"]')
       if (link) {
         evt.preventDefault()
-        goToRow(decodeURIComponent(link.getAttribute('href').slice(1)))
+        goToRow(document.getElementById(decodeURIComponent(link.getAttribute('href').slice(1))))
         return
       }
-      const button = evt.target.closest('.hp-facts-btn')
+      const cell = evt.target.closest('#hp-matrix td[class^="o-"]')
+      if (cell) {
+        const columns = $$('#hp-matrix thead th[data-control]').map((th) => th.dataset.control)
+        goToRow(resultRow(cell.closest('tr').dataset.guest, columns[cell.cellIndex - 2]))
+        return
+      }
+      const button = evt.target.closest('.hp-guest-btn')
       if (button) {
-        showFacts(button.closest('tr').dataset.guest)
+        showGuest(button.closest('tr').dataset.guest)
         return
       }
       const tile = evt.target.closest('.hp-tile[data-status]')
@@ -205,13 +189,10 @@
         $('#hp-matrix').scrollIntoView({ block: 'start' })
       }
     })
-    // pytest-html replaces the whole results table whenever it sorts or filters: filter the new one again.
-    new MutationObserver(apply).observe(document.body, { childList: true })
     // Milliseconds from navigation until the page was ready: the scale benchmark reads it from the DOM.
     document.body.dataset.hpReadyMs = String(Math.round(performance.now()))
   }
 
-  // pytest-html's app.js renders the results table at the end of the body; run after it.
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init)
   else init()
 })()

@@ -1,8 +1,7 @@
-"""The audit sections of report.html, rendered from the results document and the stored facts alone.
+"""The sections of report.html (run header, fleet summary, controls, waivers, matrix), from results.json alone.
 
-Because the run and ``python -m hotpatch_audit report`` both render from results.json plus ``facts/``, a
-re-rendered report shows exactly what the run's report showed. Everything is inline (styles, script, data):
-the page loads nothing from the network. Text from guests and input files is always escaped.
+Everything is inline (styles, script, data): the page loads nothing from the network. Text from guests and input
+files is always escaped.
 """
 
 from __future__ import annotations
@@ -33,31 +32,8 @@ def row_anchor(guest: str, control: str) -> str:
     return f"hp-r-{token}-{control}"
 
 
-def render_sections(doc: Mapping[str, Any], facts_texts: Mapping[str, str], note: str = "") -> str:
-    """All audit sections, their style, data and script, as one HTML fragment for the report's summary."""
-    controls = [c["id"] for c in doc.get("controls", [])] or sorted({r["control"] for r in doc["results"]})
-    parts = [
-        f"<style>{asset('report.css')}</style>",
-        '<div id="hp-top">',
-        _header(doc, note),
-        _fleet(doc, controls),
-        _waivers(doc),
-        _matrix(doc, controls),
-        "</div>",
-        _appendix(doc),
-        _facts_dialog(),
-        f'<script type="application/json" id="hp-facts">{_script_json(_facts_data(doc, facts_texts))}</script>',
-        f"<script>{asset('report.js')}</script>",
-    ]
-    return "\n".join(p for p in parts if p)
-
-
-def _facts_data(doc: Mapping[str, Any], facts_texts: Mapping[str, str]) -> dict[str, Any]:
-    errors = {g["guest"]: g["facts_error"] for g in doc.get("guests", []) if g.get("facts_error")}
-    return {"texts": dict(facts_texts), "errors": errors}
-
-
-def _script_json(data: Any) -> str:
+def script_json(data: Any) -> str:
+    """JSON for an application/json script element, inert whatever text it holds."""
     # Inside <script> only "</" could end the element; escaping <, > and & keeps any guest text inert.
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -71,7 +47,8 @@ def _code(text: object) -> str:
     return f"<code>{escape(str(text))}</code>"
 
 
-def _header(doc: Mapping[str, Any], note: str) -> str:
+def header(doc: Mapping[str, Any], note: str) -> str:
+    """The run: identity, completeness, inputs with their digests, catalog, policy and waivers."""
     run = doc["run"]
     policy = run.get("policy") or {}
     newest = ", ".join(
@@ -161,7 +138,8 @@ def _catalog_sources(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _fleet(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
+def fleet(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
+    """Guest status tiles and each control's outcome counts and pass rate."""
     statuses = Counter(g["status"] for g in doc.get("guests", []))
     tiles = "".join(
         f'<button type="button" class="hp-tile hp-s-{s.replace(" ", "-")}" data-status="{s}">'
@@ -202,7 +180,8 @@ def _tr(cells: Sequence[str], cls: str = "") -> str:
     return f"<tr{attr}>{''.join(f'<td>{c}</td>' for c in cells)}</tr>"
 
 
-def _waivers(doc: Mapping[str, Any]) -> str:
+def waivers(doc: Mapping[str, Any]) -> str:
+    """The waiver file's entries with their state and reach, and every waived result."""
     summary = doc.get("waivers")
     waived = [r for r in doc["results"] if r.get("waiver")]
     if not summary and not waived:
@@ -264,7 +243,8 @@ def _waived_row(r: Mapping[str, Any]) -> str:
     )
 
 
-def _matrix(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
+def matrix(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
+    """The guest x control matrix with its filters; each cell links to its result row."""
     cells: dict[tuple[str, str], Mapping[str, Any]] = {(r["guest"], r["control"]): r for r in doc["results"]}
     options = "".join(f'<option value="{escape(c)}">{escape(c)}</option>' for c in controls)
     filters = (
@@ -289,47 +269,41 @@ def _matrix(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
                 tds.append("<td></td>")
                 continue
             o = r["outcome"]
-            tip = escape(f"{c} {o}: {r['message']}" if r["message"] else f"{c} {o}", quote=True)
-            tds.append(
-                f'<td class="o-{o}" title="{tip}"><a href="#{row_anchor(name, c)}">{OUTCOME_MARKS.get(o, "?")}</a></td>'
-            )
+            tds.append(f'<td class="o-{o}">{OUTCOME_MARKS.get(o, "?")}')  # a click finds its result row
         status = g["status"]
         rows.append(
             f'<tr data-guest="{escape(name, quote=True)}" data-status="{status}">'
-            f'<th><button type="button" class="hp-facts-btn" title="show the raw facts">{escape(name)}</button></th>'
+            f'<th><button type="button" class="hp-guest-btn">{escape(name)}</button></th>'
             f'<td class="hp-s-{status.replace(" ", "-")}">{status}</td>{"".join(tds)}</tr>'
         )
     legend = " ".join(f'<span class="o-{o} hp-key">{m}</span> {o}' for o, m in OUTCOME_MARKS.items())
     return (
         '<section id="hp-matrix"><h2>Guests \u00d7 controls</h2>'
-        f"{filters}<p class='hp-legend'>{legend}. A cell links to its test row; a guest name shows its raw facts"
-        " (also as ?hp-facts=NAME).</p>"
+        f"{filters}<p class='hp-legend'>{legend}. A cell links to its result row; a guest name opens the guest's "
+        "view with all its results and facts (also as ?hp-guest=NAME).</p>"
         '<div class="hp-scroll"><table class="hp-table hp-grid"><thead><tr><th>Guest</th><th>Status</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
     )
 
 
-def _appendix(doc: Mapping[str, Any]) -> str:
-    items = []
+def catalogue(doc: Mapping[str, Any]) -> str:
+    """Every control of the run: severity, rationale, the facts it reads and Microsoft's references."""
+    rows = []
     for c in doc.get("controls", []):
-        refs = "".join(
-            f'<li><a href="{escape(u, quote=True)}" rel="noreferrer noopener" target="_blank">{escape(u)}</a></li>'
+        refs = "<br>".join(
+            f'<a href="{escape(u, quote=True)}" rel="noreferrer noopener" target="_blank">{escape(u)}</a>'
             for u in c.get("refs", [])
         )
-        reads = ", ".join(_code(k) for k in c.get("reads", []))
+        reads = " ".join(_code(k) for k in c.get("reads", []))
         badge = ' <span class="hp-badge">readiness</span>' if c.get("readiness") else ""
-        items.append(
-            f'<article id="hp-c-{escape(c["id"])}"><h3>{escape(c["id"])} {escape(c["title"])}{badge}</h3>'
-            f"<p>Severity {escape(c['severity'])}. {escape(c.get('rationale', ''))}</p>"
-            + (f"<p>Facts read: {reads}</p>" if reads else "")
-            + (f"<p>Microsoft references:</p><ul>{refs}</ul>" if refs else "")
-            + "</article>"
+        rows.append(
+            f'<tr id="hp-c-{escape(c["id"])}"><th>{escape(c["id"])}</th><td><b>{escape(c["title"])}</b>{badge}<br>'
+            f"{escape(c.get('rationale', ''))}</td><td>{escape(c['severity'])}</td>"
+            f"<td>{escape(c.get('applies', ''))}</td><td>{reads}</td><td class='hp-refs'>{refs}</td></tr>"
         )
-    return f'<section id="hp-controls"><h2>Controls: rationale and references</h2>{"".join(items)}</section>'
-
-
-def _facts_dialog() -> str:
     return (
-        '<dialog id="hp-facts-dialog"><form method="dialog"><button class="hp-close">close</button></form>'
-        '<h3 id="hp-facts-title"></h3><p id="hp-facts-error"></p><pre id="hp-facts-text"></pre></dialog>'
+        '<section id="hp-controls"><h2>Controls: what is checked and why</h2><table class="hp-table">'
+        "<thead><tr><th>Id</th><th>Control and rationale</th><th>Severity</th><th>Applies to</th>"
+        f"<th>Facts read</th><th>Microsoft references</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "</section>"
     )
