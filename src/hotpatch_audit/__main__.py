@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge": ("hotpatch_audit.report.merge", "merge the run directories of shards into one"),
     "verify": ("hotpatch_audit.run.integrity", "check a run directory against its manifest.sha256"),
     "report": ("hotpatch_audit.report.rerender", "rebuild a run's report.html from results.json and facts/"),
+    "inventory": ("hotpatch_audit.inputs.inventory_command", "show the guests an inventory and --limit select"),
 }
 
 
