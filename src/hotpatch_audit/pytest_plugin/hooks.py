@@ -19,6 +19,7 @@ from hotpatch_audit.errors import HotpatchAuditError, InputFileError
 from hotpatch_audit.facts import GuestFacts
 from hotpatch_audit.inputs.shard import Shard
 from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers
+from hotpatch_audit.pytest_plugin.early import pytest_load_initial_conftests  # noqa: F401 - a hook of this plugin
 from hotpatch_audit.pytest_plugin.outcome import annotate
 from hotpatch_audit.pytest_plugin.recorder import Recorder, control_meta, one_line
 from hotpatch_audit.rules.controls import is_not_azure_edition
