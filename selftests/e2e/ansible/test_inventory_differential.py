@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 import pytest
 
 from e2e.ansible.ansiblerun import (
@@ -342,7 +343,10 @@ REFUSED_BY_BOTH: dict[str, tuple[str, str]] = {
     "letters_backwards": ("all:\n  hosts:\n    w[X:b]:\n", ":3"),
     "range_without_end": ("all:\n  hosts:\n    h[1:]:\n", ":3"),
     "range_step_zero": ("all:\n  hosts:\n    h[1:3:0]:\n", ":3"),
-    "children_cycle": ("all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n", ":5"),
+    "children_cycle": (
+        "all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n",
+        ":5",
+    ),
     "child_of_itself": ("all:\n  children:\n    a:\n      children:\n        a:\n", ":5"),
     "hosts_as_list": ("all:\n  hosts:\n    - h1\n    - h2\n", ":2"),
     "host_vars_as_list": ("all:\n  hosts:\n    h1: [1]\n", ":3"),
@@ -369,7 +373,7 @@ STRICTER: dict[str, tuple[str, str]] = {
     "duplicate_host": ("all:\n  hosts:\n    h1:\n    h1:\n", ":4: all.hosts: duplicate key 'h1'"),
     "range_backwards_is_empty": ("all:\n  hosts:\n    h[5:1]:\n", ":3: all.hosts.h[5:1]: host range [5:1]"),
     "path_in_name": ("all:\n  hosts:\n    ../../srv/x/config:\n", ":3: all.hosts"),
-    "markup_in_name": ("all:\n  hosts:\n    \"vm<img src=x>\":\n", ":3: all.hosts"),
+    "markup_in_name": ('all:\n  hosts:\n    "vm<img src=x>":\n', ":3: all.hosts"),
     "port_out_of_range": ("all:\n  hosts:\n    h1:70000:\n", ":3: all.hosts.h1:70000: port 70000"),
     "port_variable_out_of_range": ("all:\n  hosts:\n    h1: {ansible_port: 70000}\n", ":3: all.hosts.h1.ansible_port"),
 }

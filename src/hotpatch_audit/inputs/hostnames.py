@@ -1,4 +1,4 @@
-"""Host entries of an Ansible inventory: ``name:port`` suffixes, ``[a:b:step]`` ranges, and which names a guest may have.
+"""Host entries of an Ansible inventory: ``name:port`` suffixes, ``[a:b:step]`` ranges, and what a guest name may be.
 
 Parsing follows ansible-core (``parse_address`` and ``expand_hostname_range``): an entry that is not a host name
 with an optional ``:port`` is taken literally, the first ``[...]`` is expanded and the rest recursively. Where

@@ -1,4 +1,4 @@
-"""Ansible inventories: a YAML inventory, or the JSON ``ansible-inventory --list`` prints, resolved as ansible-core does.
+"""Ansible inventories, YAML or the JSON ``ansible-inventory --list`` prints, resolved as ansible-core resolves them.
 
 The YAML rules are those of ansible-core's ``yaml`` inventory plugin and ``InventoryData``: sections may be
 ``null`` or a string shorthand (``hosts: web01``); ``name:port`` entries set ``ansible_port`` when the host is
@@ -196,9 +196,9 @@ class _Tree:
             member_of |= lineage[g]
         merged: dict[str, Any] = {}
         origins: dict[str, Origin] = {}
-        for g in sorted((self.groups[g] for g in member_of), key=lambda g: (depth[g.name], g.priority, g.name)):
-            merged.update(g.vars)
-            origins.update(g.origins)
+        for group in sorted((self.groups[g] for g in member_of), key=lambda g: (depth[g.name], g.priority, g.name)):
+            merged.update(group.vars)
+            origins.update(group.origins)
         merged.update(host.vars)
         origins.update(host.origins)
         connection, problems = resolve_connection(name, merged, origins)

@@ -44,14 +44,16 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
         raise pytest.UsageError(_SPACE_FORM.format(root=early_config.rootpath)) from err
 
 
-def _apply(config: pytest.Config, parser: pytest.Parser, args: list[str], rootpath: Any, inipath: Any, cfg: Any) -> None:
-    config._rootpath = rootpath  # noqa: SLF001 - see the module docstring
-    config._inipath = inipath  # noqa: SLF001
-    config._inicfg = cfg  # noqa: SLF001
-    config._inicache.clear()  # noqa: SLF001
+def _apply(
+    config: pytest.Config, parser: pytest.Parser, args: list[str], rootpath: Any, inipath: Any, cfg: Any
+) -> None:
+    config._rootpath = rootpath
+    config._inipath = inipath
+    config._inicfg = cfg
+    config._inicache.clear()
     parser.extra_info["rootdir"] = str(rootpath)
     parser.extra_info["inifile"] = str(inipath)
-    addopts = config._validate_args(config.getini("addopts"), "via addopts config")  # noqa: SLF001
+    addopts = config._validate_args(config.getini("addopts"), "via addopts config")
     args[:0] = addopts
     config.pluginmanager.consider_preparse(addopts, exclude_only=False)
     config.known_args_namespace = parser.parse_known_args(args, namespace=copy.copy(config.option))
