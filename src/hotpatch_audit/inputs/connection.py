@@ -45,6 +45,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "password_env": ("hotpatch_password_env",),
 }
 MAX_TIMEOUT_SEC = 86_400
+PASSWORD_UNUSABLE = "the password is an Ansible Vault value or a Jinja template"  # noqa: S105 - a message
 _SECRET_NAME = re.compile(r"pass|secret|token|credential|api_?key", re.IGNORECASE)
 
 
@@ -127,9 +128,11 @@ class _Reader:
         self.origins = origins
         self.problems: list[str] = []
 
-    def where(self, key: str) -> str:
+    def where(self, key: str, *, host: bool = True) -> str:
         origin = self.origins.get(key)
-        return f"{origin.where} (host '{self.guest}')" if origin is not None else f"host '{self.guest}': {key}"
+        if origin is None:
+            return f"host '{self.guest}': {key}" if host else key
+        return f"{origin.where} (host '{self.guest}')" if host else origin.where
 
     def bad(self, key: str, problem: str) -> InventoryError:
         return InventoryError(f"{self.where(key)}: {problem}")
@@ -148,16 +151,16 @@ class _Reader:
         if isinstance(value, Vaulted):
             if not secret:
                 self.problems.append(
-                    f"{self.where(key)}: the value is encrypted with Ansible Vault, which the audit does not "
-                    "decrypt: write the value itself"
+                    f"{self.where(key, host=False)}: the value is encrypted with Ansible Vault, which the audit "
+                    "does not decrypt: write the value itself"
                 )
             return None, key
         if isinstance(value, str) and ("{{" in value or "{%" in value):
             if not secret:
                 self.problems.append(
-                    f"{self.where(key)}: '{value[:60]}' is a Jinja template, which the audit does not render: "
-                    f"write the value itself (Ansible shows it with: ansible {self.guest} -i INVENTORY "
-                    f"-m ansible.builtin.debug -a var={key})"
+                    f"{self.where(key, host=False)}: '{value[:60]}' is a Jinja template, which the audit does not "
+                    "render (nor does ansible-inventory --list): write the value itself; Ansible shows the value "
+                    f"it uses with: ansible HOST -i INVENTORY -m ansible.builtin.debug -a var={key}"
                 )
             return None, key
         return value, key
@@ -219,9 +222,9 @@ def resolve_connection(
     path = r.text("path") or "/wsman"
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not is_address(bare):
-        r.problems.append(f"{r.where(r.pick('host')[1])}: '{host[:60]}' is not a host name or IP address")
+        r.problems.append(f"{r.where(r.pick('host')[1], host=False)}: '{host[:60]}' is not a host name or IP address")
     if any(c.isspace() or c in "?#" for c in path):
-        r.problems.append(f"{r.where('ansible_winrm_path')}: '{path[:60]}' is not a URL path")
+        r.problems.append(f"{r.where('ansible_winrm_path', host=False)}: '{path[:60]}' is not a URL path")
     password_value, _ = r.usable("password", secret=True)
     password_env = r.text("password_env")
     if isinstance(password_value, bool) or not isinstance(password_value, str | int | None):
@@ -229,13 +232,15 @@ def resolve_connection(
     unusable = password_value is None and r.pick("password")[0] is not None
     if unusable and password_env is None:
         r.problems.append(
-            f"{r.where(r.pick('password')[1])}: the password is an Ansible Vault value or a Jinja template, which "
-            "the audit does not decrypt or render: put the password in an environment variable and name that "
-            "variable in hotpatch_password_env"
+            f"{r.where(r.pick('password')[1], host=False)}: {PASSWORD_UNUSABLE}, which the audit does not "
+            "decrypt or render: put the password in an environment variable and name that variable in "
+            "hotpatch_password_env"
         )
     plugin = r.text("plugin") or "winrm"
     if plugin not in ("winrm", "ansible.builtin.winrm"):
-        r.problems.append(f"{r.where('ansible_connection')}: '{plugin}' is not supported: the audit speaks WinRM")
+        r.problems.append(
+            f"{r.where('ansible_connection', host=False)}: '{plugin}' is not supported: the audit speaks WinRM"
+        )
     connection = Connection(
         host=host,
         port=port,

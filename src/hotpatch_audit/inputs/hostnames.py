@@ -13,6 +13,8 @@ import string
 import unicodedata
 from collections.abc import Callable
 
+from hotpatch_audit.inputs.yamlsrc import printable
+
 MAX_HOSTS = 100_000
 
 _NUMERIC = r"\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]"
@@ -66,13 +68,15 @@ def expand(entry: str, fail: Callable[[str], Exception], budget: list[int]) -> l
         return [entry]
     parts = entry.replace("[", "|", 1).replace("]", "|", 1).split("|")
     if len(parts) != 3:
-        raise fail(f"host range in '{entry}' is not closed with ']'")
+        raise fail(f"host range in '{printable(entry)}' is not closed with ']'")
     head, spec, tail = parts
     values = _range_values(spec, fail)
     if not values:
-        raise fail(f"host range [{spec}] in '{entry}' is empty")
+        raise fail(f"host range [{spec}] in '{printable(entry)}' is empty")
     if len(values) > budget[0]:
-        raise fail(f"host range [{spec}] in '{entry}' makes the inventory define more than {MAX_HOSTS:,} hosts")
+        raise fail(
+            f"host range [{spec}] in '{printable(entry)}' makes the inventory define more than {MAX_HOSTS:,} hosts"
+        )
     return [host for value in values for host in expand(f"{head}{value}{tail}", fail, budget)]
 
 

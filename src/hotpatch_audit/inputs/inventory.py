@@ -19,7 +19,7 @@ from typing import Any
 from hotpatch_audit.errors import InventoryError
 from hotpatch_audit.inputs import hostnames
 from hotpatch_audit.inputs.connection import Connection, Origin, Secret, resolve_connection
-from hotpatch_audit.inputs.yamlsrc import Path_, Vaulted, YamlDocument, YamlSourceError, load_yaml
+from hotpatch_audit.inputs.yamlsrc import Path_, Vaulted, YamlDocument, YamlSourceError, load_yaml, printable
 
 __all__ = ["Connection", "Guest", "Inventory", "Secret", "load_inventory"]
 
@@ -80,7 +80,7 @@ class _Group:
     vars: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     priority: int = 1
-    hosts: list[str] = field(default_factory=list)
+    hosts: dict[str, None] = field(default_factory=dict)  # an ordered set
     children: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
 
@@ -111,13 +111,13 @@ class _Tree:
     def add_host(self, name: str, group: str | None, port: int | None, where: str) -> None:
         problem = hostnames.name_problem(name)
         if problem is not None:
-            raise InventoryError(f"{where}: {problem}: {name[:80]!r}")
+            raise InventoryError(f"{where}: {problem}: '{printable(name[:80])}'")
         if name not in self.hosts:
             self.hosts[name] = _Host()
             if port is not None:
                 self.set_variable(name, "ansible_port", port, Origin(where, "ansible_port"))
         if group is not None and name not in self.groups[group].hosts:
-            self.groups[group].hosts.append(name)
+            self.groups[group].hosts[name] = None
             self.hosts[name].groups.append(group)
 
     def set_variable(self, entity: str, key: Any, value: Any, origin: Origin) -> None:
@@ -160,10 +160,10 @@ class _Tree:
         for name, host in self.hosts.items():
             others = set(host.groups) - {"all", "ungrouped"}
             if "ungrouped" in host.groups and others:
-                ungrouped.hosts.remove(name)
+                del ungrouped.hosts[name]
                 host.groups.remove("ungrouped")
             elif not others and "ungrouped" not in host.groups:
-                ungrouped.hosts.append(name)
+                ungrouped.hosts[name] = None
                 host.groups.append("ungrouped")
         depth = self.depths()
         lineage = {name: self.ancestors(name) | {name} for name in self.groups}

@@ -19,6 +19,12 @@ Path_ = tuple[str | int, ...]
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
 _MERGE = "tag:yaml.org,2002:merge"
+_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+def printable(text: str) -> str:
+    """`text` with control and format characters escaped, so a message cannot steer the terminal."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class YamlSourceError(ValueError):
@@ -56,7 +62,7 @@ class YamlDocument:
     def where(self, key_path: Path_) -> str:
         """`file:line: key.path` for messages."""
         line = self.line(key_path)
-        dotted = ".".join(str(p) for p in key_path) or "(top level)"
+        dotted = printable(".".join(str(p) for p in key_path)) or "(top level)"
         location = f"{self.path}:{line}" if line is not None else str(self.path)
         return f"{location}: {dotted}"
 
@@ -136,7 +142,7 @@ class _Converter:
 
     def fail(self, node: yaml.Node, at: Path_, problem: str) -> YamlSourceError:
         shown = at if len(at) <= 8 else (*at[:4], "...", *at[-2:])
-        where = ".".join(map(str, shown))
+        where = printable(".".join(map(str, shown)))
         return YamlSourceError(f"{self.path}:{node.start_mark.line + 1}: {where + ': ' if where else ''}{problem}")
 
     def convert(self, node: yaml.Node, at: Path_, depth: int) -> Any:
@@ -149,8 +155,8 @@ class _Converter:
         if depth > MAX_DEPTH:  # an anchor that contains an alias of itself
             raise self.fail(node, at, f"YAML nesting deeper than {MAX_DEPTH} levels (a recursive alias?)")
         self.lines.setdefault(at, node.start_mark.line + 1)
-        if not isinstance(node, yaml.ScalarNode) and node.tag.startswith("!"):
-            raise self.fail(node, at, f"the YAML tag {node.tag} is not supported here")
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _COLLECTIONS:
+            raise self.fail(node, at, f"the YAML tag {printable(node.tag)} is not supported here")
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, at, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -198,7 +204,7 @@ class _Converter:
         if node.tag == "!vault" and self.ansible:
             return Vaulted()
         if node.tag.startswith("!"):
-            raise self.fail(node, at, f"the YAML tag {node.tag} is not supported here")
+            raise self.fail(node, at, f"the YAML tag {printable(node.tag)} is not supported here")
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, at, "expected a plain value")
         try:

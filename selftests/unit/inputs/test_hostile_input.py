@@ -1,0 +1,93 @@
+"""Hostile inventories get a located error, fast and small: never a traceback, never a run on what was not meant."""
+
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hotpatch_audit.errors import InventoryError
+from hotpatch_audit.inputs.inventory import load_inventory
+
+LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+HOSTILE: dict[str, tuple[str, str]] = {
+    "billion_laughs": (LAUGHS, "YAML aliases expand to more than 100,000 values"),
+    "recursive_alias": ("all: &a\n  children: {g: *a}\n", "YAML nesting deeper than 64 levels"),
+    "deep_lists": ("all:\n  vars:\n    x: " + "[" * 5000 + "]" * 5000 + "\n", ":3: YAML nesting deeper than 64"),
+    "deep_mappings": ("all:\n  vars:\n    x: " + "{a: " * 200 + "1" + "}" * 200 + "\n", "deeper than 64 levels"),
+    "range_product": ("all:\n  hosts:\n    h[0:9999][0:9999]:\n", ":3: all.hosts.h[0:9999][0:9999]: host range"),
+    "range_too_long": ("all:\n  hosts:\n    h[0:100000]:\n", "more than 100,000 hosts"),
+    "ranges_adding_up": ("all:\n  hosts:\n    a[0:60000]:\n    b[0:60000]:\n", ":4: all.hosts.b[0:60000]: host range"),
+    "range_step_zero": (
+        "all:\n  hosts:\n    h[1:9:0]:\n",
+        ":3: all.hosts.h[1:9:0]: host range [1:9:0] must have a whole",
+    ),
+    "port_too_high": ("all:\n  hosts:\n    h: {ansible_port: 70000}\n", ":3: all.hosts.h.ansible_port (host 'h')"),
+    "port_zero": ("all:\n  vars: {ansible_port: 0}\n  hosts: {h: null}\n", ":2: all.vars.ansible_port (host 'h')"),
+    "port_entry_too_high": ("all:\n  hosts:\n    h:99999:\n", ":3: all.hosts.h:99999: port 99999"),
+    "timeout_infinite": (
+        "all:\n  hosts:\n    h: {ansible_winrm_operation_timeout_sec: .inf}\n",
+        ":3: all.hosts.h.ansible_winrm_operation_timeout_sec (host 'h'): must be a whole number",
+    ),
+    "timeout_nan": ("all:\n  hosts:\n    h: {ansible_winrm_connection_timeout: .nan}\n", "must be a whole number"),
+    "timeout_huge": ("all:\n  hosts:\n    h: {ansible_winrm_read_timeout_sec: 1e300}\n", "must be"),
+    "name_with_path": ("all:\n  hosts:\n    ../../../../srv/x/config:\n", ":3: all.hosts.../../../../srv/x/config"),
+    "name_with_backslash": ("all:\n  hosts:\n    'a\\b':\n", ":3: all.hosts"),
+    "name_with_control": (
+        'all:\n  hosts:\n    "vm\\a":\n',
+        ":3: all.hosts.vm\\x07: a guest name cannot contain control",
+    ),
+    "name_with_escape_sequence": ('all:\n  hosts:\n    "vm\\e[31m":\n', ":3: all.hosts.vm\\x1b[31m: host range"),
+    "name_with_newline": ('all:\n  hosts:\n    "vm\\nINFO fake":\n', "control characters"),
+    "name_with_markup": ('all:\n  hosts:\n    "n2\'\\"><svg onload=x>":\n', ":3: all.hosts"),
+    "name_empty": ("all:\n  hosts:\n    '':\n", "a guest name cannot be empty"),
+    "name_too_long": (f"all:\n  hosts:\n    {'a' * 300}:\n", "at most 255 characters, this one has 300"),
+    "name_dotdot": ("all:\n  hosts:\n    a..b:\n", "cannot contain '/', '\\' or '..'"),
+    "unknown_tag": ("all:\n  vars:\n    x: !!python/object/apply:os.system [id]\n", ":3: all.vars.x"),
+    "vault_outside_inventory_syntax": (
+        "all:\n  vars: !vault |\n    abc\n",
+        ":2: all.vars: vars of group 'all' must be a mapping",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_inventory_is_a_located_error(tmp_path: Path, name: str) -> None:
+    text, expected = HOSTILE[name]
+    path = tmp_path / "inv.yml"
+    path.write_text(text, encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(InventoryError) as err:
+        load_inventory(path)
+    assert time.perf_counter() - started < 2
+    message = str(err.value)
+    assert message.isprintable()
+    assert message.startswith(str(path))
+    assert (f"{path}{expected}" if expected.startswith(":") else expected) in message
+    assert len(message) < 600
+
+
+@pytest.mark.parametrize("name", ["billion_laughs", "range_product", "deep_lists"])
+def test_inventory_command_exits_4_within_two_seconds_and_200_mb(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "inv.yml"
+    path.write_text(HOSTILE[name][0], encoding="utf-8")
+    assert len(LAUGHS) < 410
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "hotpatch_audit", "inventory", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert proc.returncode == 4
+    assert proc.stderr.startswith(f"inventory: {path}:")
+    assert "Traceback" not in proc.stderr
+    assert elapsed < 2, elapsed
+    assert peak_mib < 200, peak_mib
