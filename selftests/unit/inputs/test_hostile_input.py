@@ -55,6 +55,24 @@ HOSTILE: dict[str, tuple[str, str]] = {
     ),
 }
 
+HOSTILE_JSON: dict[str, tuple[str, str]] = {
+    "truncated": ('{"all": [', ":1: not the JSON of ansible-inventory --list"),
+    "meta_not_an_object": ('{"all": {"hosts": ["a"]}, "_meta": 3}', ": _meta.hostvars must be an object"),
+    "deep": ('{"all": ' + "[" * 100_000 + "]" * 100_000 + "}", ": JSON nested too deeply"),
+    "group_not_an_object": ('{"all": {"hosts": "a"}}', ": all.hosts: must be a list of names"),
+    "host_name_with_path": ('{"all": {"hosts": ["../x"]}}', ": all.hosts: a guest name cannot contain"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_JSON))
+def test_hostile_json_inventory_is_a_located_error(tmp_path: Path, name: str) -> None:
+    text, expected = HOSTILE_JSON[name]
+    path = tmp_path / "inv.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InventoryError) as err:
+        load_inventory(path)
+    assert str(err.value).startswith(f"{path}{expected}")
+
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_inventory_is_a_located_error(tmp_path: Path, name: str) -> None:

@@ -215,11 +215,21 @@ def _priority(value: Any, origin: Origin) -> int:
 def load_inventory(path: Path) -> Inventory:
     """Load an Ansible YAML inventory or ``ansible-inventory --list`` JSON; InventoryError names file, line and key."""
     try:
-        head = path.read_bytes()[:4096].lstrip()
-    except OSError as err:
-        raise InventoryError(f"{path}: cannot read the inventory: {err.strerror or err}") from err
-    if head.startswith(b"{"):
-        return _load_json(path)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InventoryError(f"{path}: cannot read the inventory: {err}") from err
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text, object_hook=_vault_marker)
+        except json.JSONDecodeError as err:
+            if path.suffix == ".json":
+                raise InventoryError(
+                    f"{path}:{err.lineno}: not the JSON of ansible-inventory --list: {err.msg}"
+                ) from err
+        except RecursionError as err:
+            raise InventoryError(f"{path}: JSON nested too deeply to be an inventory") from err
+        else:
+            return _load_json(path, data)
     try:
         doc = load_yaml(path, ansible=True)
     except YamlSourceError as err:
@@ -304,17 +314,13 @@ class _YamlInventory:
                 self.tree.set_variable(host, key, value, Origin(self.where((*at, key)), key))
 
 
-def _load_json(path: Path) -> Inventory:
+def _load_json(path: Path, data: Any) -> Inventory:
     """The JSON of ``ansible-inventory --list`` (``--export`` too): groups with hosts, children and vars."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_hook=_vault_marker)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise InventoryError(f"{path}: not the JSON of ansible-inventory --list: {err}") from err
     if not isinstance(data, dict):
         raise InventoryError(f"{path}: not the JSON of ansible-inventory --list (expected an object of groups)")
     tree = _Tree(path)
     meta = data.get("_meta") or {}
-    hostvars = meta.get("hostvars") or {} if isinstance(meta, dict) else None
+    hostvars = (meta.get("hostvars") or {}) if isinstance(meta, dict) else None
     if not isinstance(hostvars, dict):
         raise InventoryError(f"{path}: _meta.hostvars must be an object of hosts")
     groups = {name: body for name, body in data.items() if name != "_meta"}
