@@ -21,7 +21,7 @@ from urllib.parse import urlunsplit
 
 from hotpatch_audit.errors import InventoryError
 from hotpatch_audit.inputs.hostnames import is_address
-from hotpatch_audit.inputs.yamlsrc import Vaulted
+from hotpatch_audit.inputs.yamlsrc import Vaulted, printable
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
 # pywinrm's names for Basic authentication over https and over http.
@@ -131,8 +131,8 @@ class _Reader:
     def where(self, key: str, *, host: bool = True) -> str:
         origin = self.origins.get(key)
         if origin is None:
-            return f"host '{self.guest}': {key}" if host else key
-        return f"{origin.where} (host '{self.guest}')" if host else origin.where
+            return f"host '{printable(self.guest)}': {key}" if host else key
+        return f"{origin.where} (host '{printable(self.guest)}')" if host else origin.where
 
     def bad(self, key: str, problem: str) -> InventoryError:
         return InventoryError(f"{self.where(key)}: {problem}")
@@ -157,8 +157,9 @@ class _Reader:
             return None, key
         if isinstance(value, str) and ("{{" in value or "{%" in value):
             if not secret:
+                shown = printable(value[:60])
                 self.problems.append(
-                    f"{self.where(key, host=False)}: '{value[:60]}' is a Jinja template, which the audit does not "
+                    f"{self.where(key, host=False)}: '{shown}' is a Jinja template, which the audit does not "
                     "render (nor does ansible-inventory --list): write the value itself; Ansible shows the value "
                     f"it uses with: ansible HOST -i INVENTORY -m ansible.builtin.debug -a var={key}"
                 )
@@ -222,9 +223,10 @@ def resolve_connection(
     path = r.text("path") or "/wsman"
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not is_address(bare):
-        r.problems.append(f"{r.where(r.pick('host')[1], host=False)}: '{host[:60]}' is not a host name or IP address")
+        where = r.where(r.pick("host")[1], host=False)
+        r.problems.append(f"{where}: '{printable(host[:60])}' is not a host name or IP address")
     if any(c.isspace() or c in "?#" for c in path):
-        r.problems.append(f"{r.where('ansible_winrm_path', host=False)}: '{path[:60]}' is not a URL path")
+        r.problems.append(f"{r.where('ansible_winrm_path', host=False)}: '{printable(path[:60])}' is not a URL path")
     password_value, _ = r.usable("password", secret=True)
     password_env = r.text("password_env")
     if isinstance(password_value, bool) or not isinstance(password_value, str | int | None):

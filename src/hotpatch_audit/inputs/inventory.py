@@ -264,9 +264,10 @@ class _YamlInventory:
         return self.tree.finish()
 
     def group(self, name: str, body: Any, at: Path_) -> str:
+        shown = printable(name)
         if body is not None and not isinstance(body, dict):
             raise InventoryError(
-                f"{self.where(at)}: group '{name}' must be a mapping with hosts, vars and children, found {_kind(body)}"
+                f"{self.where(at)}: group '{shown}' must be a mapping of hosts, vars and children, not {_kind(body)}"
             )
         self.tree.add_group(name, self.where(at))
         if body is None:
@@ -274,7 +275,8 @@ class _YamlInventory:
         for key, section in body.items():
             if key not in GROUP_KEYS:
                 raise InventoryError(
-                    f"{self.where((*at, key))}: unknown key '{key}' in group '{name}' (expected hosts, vars, children)"
+                    f"{self.where((*at, key))}: unknown key '{printable(key)}' in group '{shown}' "
+                    "(expected hosts, vars, children)"
                 )
             if isinstance(section, str):
                 section = {section: None}
@@ -282,7 +284,7 @@ class _YamlInventory:
                 continue
             if not isinstance(section, dict):
                 raise InventoryError(
-                    f"{self.where((*at, key))}: {key} of group '{name}' must be a mapping, found {_kind(section)}"
+                    f"{self.where((*at, key))}: {key} of group '{shown}' must be a mapping, found {_kind(section)}"
                 )
             for item, value in section.items():
                 here = (*at, key, item)
@@ -300,7 +302,9 @@ class _YamlInventory:
         if not body:
             body = {}
         if not isinstance(body, dict):
-            raise InventoryError(f"{where}: the vars of host '{entry}' must be a mapping, found {_kind(body)}")
+            raise InventoryError(
+                f"{where}: the vars of host '{printable(entry)}' must be a mapping, found {_kind(body)}"
+            )
 
         def fail(problem: str) -> InventoryError:
             return InventoryError(f"{where}: {problem}")
@@ -367,7 +371,7 @@ def _kind(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"a string ('{value}')" if len(value) < 40 else "a string"
+        return f"a string ('{printable(value)}')" if len(value) < 40 else "a string"
     if value is None:
         return "nothing"
-    return f"{type(value).__name__} ({value!r})"
+    return f"{type(value).__name__} ({printable(repr(value)[:40])})"
