@@ -1,6 +1,5 @@
 """Hostile inventories get a located error, fast and small: never a traceback, never a run on what was not meant."""
 
-import resource
 import subprocess
 import sys
 import time
@@ -79,10 +78,10 @@ def test_hostile_inventory_is_a_located_error(tmp_path: Path, name: str) -> None
     text, expected = HOSTILE[name]
     path = tmp_path / "inv.yml"
     path.write_text(text, encoding="utf-8")
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(InventoryError) as err:
         load_inventory(path)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     message = str(err.value)
     assert message.isprintable()
     assert message.startswith(str(path))
@@ -90,22 +89,32 @@ def test_hostile_inventory_is_a_located_error(tmp_path: Path, name: str) -> None
     assert len(message) < 600
 
 
-@pytest.mark.parametrize("name", ["billion_laughs", "range_product", "deep_lists"])
+# Runs the command and reports its own peak memory and CPU time, which other processes on the machine cannot skew.
+MEASURED = """
+import resource, sys
+from hotpatch_audit.__main__ import main
+code = main(sys.argv[1:])
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(f"{usage.ru_maxrss / 1024:.0f} {usage.ru_utime + usage.ru_stime:.2f}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("name", ["billion_laughs", "range_product", "deep_lists", "recursive_alias"])
 def test_inventory_command_exits_4_within_two_seconds_and_200_mb(tmp_path: Path, name: str) -> None:
     path = tmp_path / "inv.yml"
     path.write_text(HOSTILE[name][0], encoding="utf-8")
     assert len(LAUGHS) < 410
-    started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "hotpatch_audit", "inventory", str(path), "--json"],
+        [sys.executable, "-c", MEASURED, "inventory", str(path), "--json"],
         capture_output=True,
         text=True,
         check=False,
     )
-    elapsed = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    *message, measured = proc.stderr.splitlines()
+    peak_mib, cpu_s = (float(v) for v in measured.split())
     assert proc.returncode == 4
-    assert proc.stderr.startswith(f"inventory: {path}:")
+    assert message[0].startswith(f"inventory: {path}:")
     assert "Traceback" not in proc.stderr
-    assert elapsed < 2, elapsed
+    assert cpu_s < 2, cpu_s
     assert peak_mib < 200, peak_mib

@@ -22,21 +22,28 @@ _SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
 _COLON_TERMS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 
 
-def split_pattern(pattern: str) -> list[str]:
-    """Ansible's split: commas; else one term when it reads as an address or range; else colons outside ``[]``."""
+def split_pattern(pattern: str, what: str = "--limit") -> list[str]:
+    """Ansible's split: commas; else one term when it reads as an address or range; else colons outside ``[]``.
+
+    Ansible's colon split silently drops an unbalanced bracket (``~web[`` becomes ``~web``); the audit refuses it.
+    """
     if "," in pattern:
         terms = pattern.split(",")
     elif parse_address(pattern) is not None:
         terms = [pattern]
     else:
         terms = _COLON_TERMS.findall(pattern)
+        if _COLON_TERMS.sub("", pattern).strip(": \t\n"):
+            if pattern.startswith("~"):
+                _compile(pattern.strip(), what)
+            raise InventoryError(f"{what}: '{pattern}' is not a valid host pattern: unbalanced '[' or ']'")
     return [t.strip() for t in terms if t.strip()]
 
 
 def _terms(pattern: str, what: str) -> list[str]:
     """The terms, with ``@file`` replaced by the file's lines (relative to the working directory, as in Ansible)."""
     out: list[str] = []
-    for term in split_pattern(pattern):
+    for term in split_pattern(pattern, what):
         if not term.startswith("@"):
             out.append(term)
             continue
@@ -56,7 +63,8 @@ def _compile(term: str, what: str) -> re.Pattern[str]:
     try:
         return re.compile(term[1:] if term.startswith("~") else fnmatch.translate(term))
     except re.error as err:
-        raise InventoryError(f"{what}: '{term}' is not a valid host pattern: {err}") from err
+        kind = "regular expression" if term.startswith("~") else "host pattern"
+        raise InventoryError(f"{what}: '{term}' is not a valid {kind}: {err}") from err
 
 
 def _subscript(term: str) -> tuple[str, tuple[int, int | None] | None]:

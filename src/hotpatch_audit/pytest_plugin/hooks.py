@@ -91,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
         workers=workers,
         deadline_sec=config.getoption("deadline"),
         shard=config.getoption("shard"),
+        collect_only=config.option.collectonly,
     )
     if options.facts_dir is not None and not options.facts_dir.is_dir():
         msg = f"--facts-dir {options.facts_dir}: not a directory"

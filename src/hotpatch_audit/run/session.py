@@ -45,6 +45,7 @@ class AuditOptions:
     workers: int = 32
     deadline_sec: float = 120.0
     shard: Shard | None = None
+    collect_only: bool = False
 
 
 @dataclass
@@ -68,7 +69,7 @@ class AuditSession:
         """Load and validate every input file; raises InputFileError subclasses."""
         inventory = load_inventory(options.inventory)
         guests = _selection(inventory, options)
-        if options.facts_dir is None:
+        if options.facts_dir is None and not options.collect_only:
             check_live_settings(guests, options.inventory)
         started = datetime.now(UTC)
         return cls(
