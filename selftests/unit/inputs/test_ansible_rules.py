@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from hotpatch_audit.errors import InventoryError
 from hotpatch_audit.inputs.inventory import Inventory, load_inventory
 from hotpatch_audit.inputs.patterns import select
 
@@ -96,3 +97,12 @@ def test_patterns_with_subscripts_and_shared_names(tmp_path: Path) -> None:
     assert names("d*") == ["db", "d1"]
     (tmp_path / "limit.txt").write_text("h1\n!h1\nsub\n")
     assert names(f"@{tmp_path / 'limit.txt'}") == ["s1"]
+
+
+@pytest.mark.parametrize(
+    "text", ["all:\n  children:\n    cluster_a:\n", "all:\n  hosts: {}\n", "all:\n  vars: {x: 1}\n", "web:\n"]
+)
+def test_an_inventory_without_guests_is_an_error(tmp_path: Path, text: str) -> None:
+    inv = load(tmp_path, text)
+    with pytest.raises(InventoryError, match=r"inv.yml defines no guest: there is nothing to audit"):
+        select(inv, None)

@@ -132,7 +132,8 @@ def select(inventory: Inventory, pattern: str | None) -> list[Guest]:
         if not terms:
             raise InventoryError(f"--limit '{pattern}' contains no pattern")
         chosen = frozenset(_evaluate(inventory, terms, "--limit"))
+    if not chosen and pattern is None:
+        raise InventoryError(f"{inventory.path} defines no guest: there is nothing to audit")
     if not chosen:
-        where = f"--limit '{pattern}' matched" if pattern is not None else "the inventory defines"
-        raise InventoryError(f"{where} no guest of {inventory.path}: there is nothing to audit")
+        raise InventoryError(f"--limit '{pattern}' matched no guest of {inventory.path}: there is nothing to audit")
     return [g for g in inventory if g.name in chosen]
