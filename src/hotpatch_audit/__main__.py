@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("hotpatch_audit.report.rerender", "rebuild a run's report.html from results.json and facts/"),
     "catalog": ("hotpatch_audit.rules.catalog_command", "update the release catalog from Microsoft; cross-check it"),
     "simulate": ("hotpatch_audit.testing.simulate", "serve a simulated fleet on loopback for rehearsals, until Ctrl-C"),
+    "inventory": ("hotpatch_audit.inputs.inventory_command", "show the guests an inventory and --limit select"),
 }
 
 

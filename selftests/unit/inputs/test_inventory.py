@@ -62,7 +62,8 @@ def test_existing_ansible_inventory_loads_unchanged(tmp_path: Path) -> None:
     assert web3.connection.server_cert_validation == "ignore"
     assert inv.guests["db-a"].connection.port == 5999
     lonely = inv.guests["lonely"].connection
-    assert (lonely.scheme, lonely.port, lonely.transport) == ("http", 5985, "ntlm")
+    # Ansible's winrm plugin: the port defaults to 5986 whatever the scheme; no transport set means Basic.
+    assert (lonely.scheme, lonely.port, lonely.transport) == ("http", 5986, "basic")
     assert inv.guests["web01.contoso.local"].connection.port == 5986
 
 
@@ -95,10 +96,18 @@ def test_password_is_secret(tmp_path: Path) -> None:
     ("text", "where", "problem"),
     [
         ("all:\n  hosts:\n    h1: {a: 1\n", ":4", "YAML syntax error"),
-        ("all:\n  hosts:\n    - h1\n    - h2\n", ":2: all.hosts", "must be a mapping of host names to vars, found a"),
+        (
+            "all:\n  hosts:\n    - h1\n    - h2\n",
+            ":2: all.hosts",
+            "hosts of group 'all' must be a mapping, found a list",
+        ),
         ("all:\n  children:\n    web: hosts\n", ":3: all.children.web", "group 'web' must be a mapping"),
         ("all:\n  hots:\n    h1:\n", ":2: all.hots", "unknown key 'hots'"),
-        ("all:\n  hosts:\n    h1:\n      ansible_winrm_transport: telnet\n", "host 'h1'", "'telnet' is not one of"),
+        (
+            "all:\n  hosts:\n    h1:\n      ansible_winrm_transport: telnet\n",
+            ":4: all.hosts.h1.ansible_winrm_transport (host 'h1')",
+            "'telnet' is not a WinRM transport",
+        ),
         ("all:\n  hosts:\n    h1:\n    h1:\n", ":4", "duplicate key 'h1'"),
         ("all:\n  hosts:\n    h1:\n      ansible_port: many\n", "ansible_port", "found 'many'"),
     ],

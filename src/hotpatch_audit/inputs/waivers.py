@@ -28,7 +28,7 @@ from hotpatch_audit.rules.registry import id_problem
 EXPIRY_WARNING_DAYS = 14
 ENTRY_KEYS = ("guests", "control", "justification", "approved_by", "expires", "ticket")
 REQUIRED_KEYS = ENTRY_KEYS[:-1]
-_NO_GUESTS = Inventory(Path(), {}, {}, {})
+_NO_GUESTS = Inventory.empty()
 EXAMPLE = "waivers:\n  - guests: [hci-vm-07]\n    control: HP-07\n    justification: ...\n    approved_by: ...\n"
 
 

@@ -19,6 +19,7 @@ from hotpatch_audit.errors import InputFileError
 from hotpatch_audit.inputs.shard import Shard
 from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers
 from hotpatch_audit.outcomes import EXIT_NOT_EVALUATED, Selection
+from hotpatch_audit.pytest_plugin.early import pytest_load_initial_conftests
 from hotpatch_audit.pytest_plugin.fixtures import SESSION, audit, facts, updates, winrm_host
 from hotpatch_audit.pytest_plugin.outcome import decide
 from hotpatch_audit.pytest_plugin.recorder import Recorder
@@ -27,7 +28,8 @@ from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup, specs
 from hotpatch_audit.run.integrity import MANIFEST, write_manifest
 from hotpatch_audit.run.session import AuditOptions, AuditSession
 
-__all__ = ["audit", "facts", "updates", "winrm_host"]  # the fixtures this plugin provides
+# The fixtures and the early hook this plugin provides by importing them.
+__all__ = ["audit", "facts", "pytest_load_initial_conftests", "updates", "winrm_host"]
 
 RUN_DIR_KEY = "hotpatch_run_dir"
 FACTS_ERRORS_KEY = "hotpatch_facts_errors"
@@ -103,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         workers=workers,
         deadline_sec=config.getoption("deadline"),
         shard=_shard(config),
+        collect_only=_no_evidence(config),
     )
     if options.facts_dir is not None and not options.facts_dir.is_dir():
         msg = f"--facts-dir {options.facts_dir}: not a directory"

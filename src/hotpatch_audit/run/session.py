@@ -22,6 +22,7 @@ from hotpatch_audit.facts import GuestFacts, facts_filename, facts_path, load_fa
 from hotpatch_audit.inputs.inventory import Guest, Inventory, load_inventory
 from hotpatch_audit.inputs.patterns import select
 from hotpatch_audit.inputs.policy import Policy, load_policy
+from hotpatch_audit.inputs.preflight import check_live_settings
 from hotpatch_audit.inputs.shard import Shard, split
 from hotpatch_audit.rules.catalog import Catalog, load_catalog
 from hotpatch_audit.rules.updates import UpdateContext
@@ -44,6 +45,7 @@ class AuditOptions:
     workers: int = 32
     deadline_sec: float = 120.0
     shard: Shard | None = None
+    collect_only: bool = False
 
 
 @dataclass
@@ -66,11 +68,14 @@ class AuditSession:
     def load(cls, options: AuditOptions) -> AuditSession:
         """Load and validate every input file; raises InputFileError subclasses."""
         inventory = load_inventory(options.inventory)
+        guests = _selection(inventory, options)
+        if options.facts_dir is None and not options.collect_only:
+            check_live_settings(guests, options.inventory)
         started = datetime.now(UTC)
         return cls(
             options=options,
             inventory=inventory,
-            guests=_selection(inventory, options),
+            guests=guests,
             catalog=load_catalog(options.catalogs),
             policy=load_policy(options.policy),
             run_id=f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
