@@ -31,6 +31,7 @@ from hotpatch_audit.run.session import AuditOptions, AuditSession
 # The fixtures and the early hook this plugin provides by importing them.
 __all__ = ["audit", "facts", "pytest_load_initial_conftests", "updates", "winrm_host"]
 
+DEFAULT_REPORT_CHARS = "fE"  # pytest's default -r
 RUN_DIR_KEY = "hotpatch_run_dir"
 FACTS_ERRORS_KEY = "hotpatch_facts_errors"
 WAIVER_DATE_KEY = "hotpatch_waiver_date"
@@ -116,6 +117,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except InputFileError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[SESSION] = session
+    if config.option.tbstyle == "auto" and config.option.reportchars == DEFAULT_REPORT_CHARS:
+        # Control outcomes are findings, not test failures: the compliance findings section lists each on one
+        # line, so pytest's per-test failure sections and short summary would only repeat them.
+        config.option.tbstyle = "no"
+        config.option.reportchars = ""
     recorder = Recorder(session, waivers)
     config.pluginmanager.register(AuditHooks(config, session, recorder), "hotpatch-audit")
     if _no_evidence(config):
@@ -291,9 +297,16 @@ class AuditHooks:
         return Selection(tuple(g.name for g in self.session.guests), controls, control_set, tuple(filters))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """List the waivers that need attention: expiring within 14 days, expired, or matching nothing."""
+        """One line per finding, then the waivers that need attention (expiring, expired, matching nothing)."""
         if self.recorder.run_dir is None or hasattr(self.config, "workerinput"):
             return
+        findings = self.recorder.finding_lines()
+        if findings:
+            terminalreporter.section("compliance findings", bold=True)
+            for line in findings:
+                terminalreporter.write_line(line)
+            if any("internal error while evaluating" in line for line in findings):
+                terminalreporter.write_line("(a suite bug: rerun with --tb=long for its traceback, and report it)")
         notes = self.recorder.waiver_notes()
         if notes:
             terminalreporter.section("waivers", yellow=True)

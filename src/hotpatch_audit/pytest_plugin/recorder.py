@@ -14,7 +14,7 @@ from hotpatch_audit import __version__
 from hotpatch_audit.inputs.waivers import WaiverBook, notes_for_people
 from hotpatch_audit.outcomes import GuestStatus, Outcome, Result, Selection, Severity, exit_code
 from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
-from hotpatch_audit.report.page import write_report
+from hotpatch_audit.report.page import group_results, write_report
 from hotpatch_audit.rules.registry import ControlSpec, lookup
 from hotpatch_audit.run.results import GuestVerdict, RunInfo, results_document, verdicts, write_json
 from hotpatch_audit.run.session import AuditSession
@@ -170,6 +170,23 @@ class Recorder:
             return pytest_status
         code = exit_code(v.status for v in self.verdicts())
         return pytest_status if code == 0 else code
+
+    def finding_lines(self) -> list[str]:
+        """One line per non-passed, applicable result; a guest's errors with one cause as one line."""
+        lines = []
+        for group in group_results([r.as_json() for r in self.ordered()]):
+            first = group[0]
+            outcome, guest = first["outcome"], first["guest"]
+            if outcome in ("passed", "skipped"):
+                continue
+            ids = ", ".join(r["control"] for r in group)
+            what = first["control"] if len(group) == 1 else f"{len(group)} controls not evaluated ({ids}):"
+            message = first["message"]
+            if first.get("waiver"):
+                w = first["waiver"]
+                message = f"({w['underlying_outcome']}) {message} \u2014 waiver #{w.get('entry')} until {w['expires']}"
+            lines.append(f"{outcome.upper():<7} {guest}  {what}  {message}")
+        return lines
 
     def waiver_notes(self) -> list[str]:
         """Waivers that need attention: expiring soon, expired, or matching nothing."""

@@ -94,7 +94,7 @@ def _data(doc: Mapping[str, Any], facts_texts: Mapping[str, str]) -> dict[str, A
     }
 
 
-def _groups(results: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+def group_results(results: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
     """Results in order; a guest's errors with one message (unreachable, no facts) are one group, where the first is."""
     groups: list[list[Mapping[str, Any]]] = []
     by_cause: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
@@ -112,7 +112,7 @@ def _groups(results: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]
 
 def _results(doc: Mapping[str, Any]) -> str:
     titles = {c["id"]: c.get("title", "") for c in doc.get("controls", [])}
-    rows = [_row(group, titles) for group in _groups(doc["results"])]
+    rows = [_row(group, titles) for group in group_results(doc["results"])]
     return (
         '<section id="hp-results"><h2>Results</h2>'
         "<p class='hp-legend'>One row per (guest, control); a guest whose controls could not be evaluated for one "
