@@ -71,7 +71,8 @@ def fleet() -> Iterator[RunningFleet]:
 
 def audit(fleet: RunningFleet, tmp: Path, transport: str, *extra: str) -> Run:
     tmp.mkdir(parents=True, exist_ok=True)
-    inventory = fleet.write_inventory(tmp / f"inventory-{transport}.yml", transport=transport)
+    plaintext = {"hotpatch_allow_plaintext_basic": True} if transport == "basic" else {}
+    inventory = fleet.write_inventory(tmp / f"inventory-{transport}.yml", transport=transport, **plaintext)
     env = {**os.environ, PASSWORD_ENV: PASSWORD}
     extra = ("--as-of", "2026-05-27", "--deadline", "20", "-rA", *extra)
     return run_audit(inventory, tmp / f"reports-{transport}", *extra, env=env)
@@ -142,3 +143,21 @@ def test_users_add_their_own_host_run_checks(fleet: RunningFleet, tmp_path: Path
     assert run.outcomes()[("hci-vm-10", "SITE-01")] == "error"
     assert "connection refused" in run.outcome("hci-vm-10", "SITE-01")["message"]
     assert run.outcomes()[("hci-vm-01", "HP-01")] == "passed"
+
+
+def test_basic_over_http_is_refused_unless_the_inventory_allows_it(fleet: RunningFleet, tmp_path: Path) -> None:
+    inventory = fleet.write_inventory(tmp_path / "basic.yml", transport="basic")
+    env = {**os.environ, PASSWORD_ENV: PASSWORD}
+    run = run_audit(inventory, tmp_path / "reports", "--as-of", "2026-05-27", env=env)
+    assert run.code == 4, run.output
+    assert "transport basic over http would send the password in clear" in run.output
+    assert not (tmp_path / "reports").exists()
+
+
+def test_allowed_plaintext_basic_is_named_in_the_evidence(live: Run) -> None:
+    allowed = live.results["run"]["plaintext_basic"]
+    if "inventory-basic" in live.results["run"]["inventory"]:
+        assert "hci-vm-01" in allowed
+        assert "Basic authentication over plain http" in (live.run_dir / "report.html").read_text()
+    else:
+        assert allowed == []

@@ -299,6 +299,7 @@ def _live_audit(tmp_path: Path, port: int, waivers: Path) -> subprocess.Complete
     inventory = tmp_path / "live.yml"
     inventory.write_text(
         "all:\n  vars:\n    ansible_winrm_scheme: http\n    ansible_winrm_transport: basic\n"
+        "    hotpatch_allow_plaintext_basic: true\n"
         "    ansible_user: auditor\n    hotpatch_password_env: HOTPATCH_SELFTEST_PASSWORD\n"
         "    ansible_winrm_read_timeout_sec: 3\n    ansible_winrm_operation_timeout_sec: 2\n"
         f"  hosts:\n    live-1:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n"

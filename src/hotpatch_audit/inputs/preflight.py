@@ -16,6 +16,12 @@ from hotpatch_audit.inputs.connection import PASSWORD_UNUSABLE, TRANSPORTS
 from hotpatch_audit.inputs.inventory import Guest
 
 _SHOWN = 5
+ALLOW_PLAINTEXT_BASIC = "hotpatch_allow_plaintext_basic"
+
+
+def plaintext_basic_allowed(guest: Guest) -> bool:
+    """Whether the inventory explicitly accepts Basic authentication over plain http for `guest`."""
+    return guest.vars.get(ALLOW_PLAINTEXT_BASIC) is True
 
 
 def guest_problems(guest: Guest) -> list[str]:
@@ -39,6 +45,11 @@ def guest_problems(guest: Guest) -> list[str]:
                 f"transport {conn.transport} needs a password: set hotpatch_password_env to the name of an "
                 "environment variable that holds it (or ansible_password)"
             )
+    if conn.transport == "basic" and conn.scheme == "http" and not plaintext_basic_allowed(guest):
+        problems.append(
+            "transport basic over http would send the password in clear: use https (ansible_winrm_scheme), or "
+            f"ntlm or kerberos, or set {ALLOW_PLAINTEXT_BASIC}: true for a test network"
+        )
     if conn.password is None and conn.password_env is not None and conn.password_env not in os.environ:
         problems.append(f"environment variable {conn.password_env} (hotpatch_password_env) is not set")
     return problems

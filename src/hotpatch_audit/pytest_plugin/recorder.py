@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from hotpatch_audit import __version__
+from hotpatch_audit.inputs.preflight import plaintext_basic_allowed
 from hotpatch_audit.inputs.waivers import WaiverBook, notes_for_people
 from hotpatch_audit.outcomes import GuestStatus, Outcome, Result, Selection, Severity, exit_code
 from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
@@ -136,6 +137,14 @@ class Recorder:
             selection=self.selection.as_json(len(self._missing())) if self.selection is not None else {},
             shard=str(s.options.shard) if s.options.shard is not None else None,
             evidence=self.evidence,
+            plaintext_basic=tuple(
+                g.name
+                for g in s.guests
+                if s.mode == "live"
+                and g.connection.transport == "basic"
+                and g.connection.scheme == "http"
+                and plaintext_basic_allowed(g)
+            ),
         )
         waived: dict[int, int] = {}
         for r in self.results.values():

@@ -96,6 +96,15 @@ def header(doc: Mapping[str, Any], note: str) -> str:
     if run.get("merged_from"):
         rows.append(("Merged from", escape(", ".join(run["merged_from"]))))
     rows.extend((f"Input {escape(i['id'])}", _input_text(i)) for i in inputs)
+    if run.get("plaintext_basic"):
+        names = ", ".join(run["plaintext_basic"])
+        rows.append(
+            (
+                "Plaintext",
+                f'<strong class="hp-incomplete">Basic authentication over plain http, allowed by the inventory '
+                f"(hotpatch_allow_plaintext_basic) for: {escape(names)}</strong>",
+            )
+        )
     banner = f'<p class="hp-note">{escape(note)}</p>' if note else ""
     return f'<section id="hp-run"><h2>Audit run</h2>{banner}<dl class="hp-meta">{_dl(rows)}</dl></section>'
 

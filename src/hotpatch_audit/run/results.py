@@ -71,6 +71,7 @@ class RunInfo:
     selection: Mapping[str, Any] = field(default_factory=dict)
     shard: str | None = None
     evidence: tuple[str, ...] = ()
+    plaintext_basic: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for the results file."""
@@ -96,6 +97,7 @@ class RunInfo:
             "selection": dict(self.selection),
             "shard": self.shard,
             "evidence": list(self.evidence),
+            "plaintext_basic": list(self.plaintext_basic),
         }
 
 
