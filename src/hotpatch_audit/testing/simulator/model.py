@@ -319,7 +319,8 @@ def _faults(doc: YamlDocument, at: Path_, faults: Any) -> Faults:
         raise FleetError(f"{doc.where((*at, 'latency_ms'))}: must be a whole number of milliseconds")
     denied = faults.get("access_denied", [])
     if not isinstance(denied, list) or not all(isinstance(item, str) for item in denied):
-        raise FleetError(f"{doc.where((*at, 'access_denied'))}: must list CIM class names, HKLM key paths or event log names")
+        where = doc.where((*at, "access_denied"))
+        raise FleetError(f"{where}: must list CIM class names, HKLM key paths or event log names")
     not_found = faults.get("provider_not_found", [])
     if not isinstance(not_found, list) or not all(isinstance(item, str) for item in not_found):
         raise FleetError(f"{doc.where((*at, 'provider_not_found'))}: must list CIM class names")

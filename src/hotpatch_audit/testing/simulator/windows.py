@@ -198,6 +198,11 @@ def _instances(view: WindowsView, p: dict[str, Any]) -> Any:
     return _unroll([{name: row.get(name) for name in p["properties"]} for row in rows])
 
 
+def _oldest(view: WindowsView, p: dict[str, Any]) -> PsDate:
+    view.check_log(p["log"])
+    return PsDate(view.state.system_log.start)
+
+
 _READERS: dict[str, Callable[[WindowsView, dict[str, Any]], Any]] = {
     "registry_value": lambda view, p: _unroll(view.value(p["key"], p["name"])),
     "registry_key_exists": lambda view, p: view.open_key(p["key"]) is not None,
@@ -206,7 +211,7 @@ _READERS: dict[str, Callable[[WindowsView, dict[str, Any]], Any]] = {
     "cim_instances": _instances,
     "registry_any_value": _any_value,
     "event_log": _events,
-    "event_log_oldest": lambda view, p: view.check_log(p["log"]) or PsDate(view.state.system_log.start),
+    "event_log_oldest": _oldest,
 }
 
 
