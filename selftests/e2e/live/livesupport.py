@@ -89,7 +89,7 @@ def _iso(when: datetime) -> str:
 
 def _events(state: GuestState) -> list[dict[str, Any]]:
     """The modeled System log events of the last 365 days, oldest first, as the facts file holds them."""
-    since = datetime.now(UTC) - timedelta(days=365)
+    since = (state.clock or datetime.now(UTC)) - timedelta(days=365)
     out = []
     for e in sorted(state.system_log.events, key=lambda e: (e.time, e.id)):
         if e.time < since:

@@ -1,8 +1,9 @@
 """The simulated fleet: each guest modeled as Windows state plus injected faults, loaded from a fleet YAML file.
 
 A fleet file has ``user``, ``password_env`` (the environment variable holding the password; the simulator and
-the audit both read it), an optional ``demo_password`` (loopback use only, when the variable is unset),
-optional ``templates`` and ``guests``. A guest names a template and overrides any of its keys::
+the audit both read it), an optional ``demo_password`` (loopback use only, when the variable is unset), an
+optional ``clock`` (the guests' current time for time-relative reads such as "the System log's last 365 days";
+default: the real time), optional ``templates`` and ``guests``. A guest names a template and overrides any of its keys::
 
     guests:
       hci-vm-04:
@@ -16,6 +17,7 @@ Unknown keys are errors naming file, line and key, so a typo never silently mode
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -150,6 +152,7 @@ class GuestState:
     credential_guard: int | None = None
     language_mode: str = "FullLanguage"  # ConstrainedLanguage: WDAC/AppLocker lock PowerShell down
     event_log: EventLog | None = None  # None: a log whose only restart is the last boot
+    clock: datetime | None = None  # the guest's "now" for time-relative reads (the event log's last N days)
 
     @property
     def system_log(self) -> EventLog:
@@ -196,7 +199,10 @@ def load_fleet(path: Path) -> Fleet:
     data = doc.data
     if not isinstance(data, dict):
         raise FleetError(f"{path}: the fleet file must be a mapping with user, password_env and guests")
-    _only(doc, (), data, {"user", "password_env", "demo_password", "templates", "guests"})
+    _only(doc, (), data, {"user", "password_env", "demo_password", "templates", "guests", "clock"})
+    clock = data.get("clock")
+    if clock is not None and not isinstance(clock, datetime):
+        raise FleetError(f"{doc.where(('clock',))}: must be a timestamp like 2026-05-27T06:00:00Z")
     templates = data.get("templates") or {}
     guests = data.get("guests")
     if not isinstance(guests, dict) or not guests:
@@ -206,7 +212,8 @@ def load_fleet(path: Path) -> Fleet:
         at: Path_ = ("guests", name)
         merged = dict(_template(doc, templates, body, at))
         merged.update({k: v for k, v in (body or {}).items() if k != "template"})
-        states.append(_guest(doc, name, merged, at))
+        state = _guest(doc, name, merged, at)
+        states.append(dataclasses.replace(state, clock=_utc(clock)) if clock is not None else state)
     return Fleet(
         user=_text(doc, ("user",), data.get("user")),
         password_env=_text(doc, ("password_env",), data.get("password_env")),

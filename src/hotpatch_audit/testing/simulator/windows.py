@@ -171,7 +171,7 @@ def _events(view: WindowsView, p: dict[str, Any]) -> Any:
     """Get-WinEvent's rows for the probe's providers and ids over its last `days` days, newest first."""
     view.check_log(p["log"])
     log = view.state.system_log
-    since = datetime.now(UTC) - timedelta(days=int(p["days"]))
+    since = (view.state.clock or datetime.now(UTC)) - timedelta(days=int(p["days"]))
     rows = [
         {
             "TimeCreated": PsDate(e.time),
