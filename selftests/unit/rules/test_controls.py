@@ -257,3 +257,10 @@ def test_an_error_on_a_section_covers_every_fact_of_it() -> None:
     assert section_unread.unreadable("os.ubr") is None
     with pytest.raises(NotEvaluatedError, match=r"security\.vbs_status"):
         restarted_after_enablement(section_unread)
+
+
+def test_hp03_a_standard_update_outweighs_the_enrollment_package() -> None:
+    guest = facts(os__ubr=5139, hotfixes=[hotfix("KB5003508", "2025-01-10"), hotfix("KB5087545", "2026-05-14")])
+    finding = hotpatch_enrolled(guest)
+    assert not finding.compliant
+    assert "no hotpatch is installed" in finding.message

@@ -72,10 +72,6 @@ def evaluate(facts: GuestFacts, ctx: UpdateContext) -> Finding:
     )
     if installed:
         return Finding(True, f"installed hotpatch {installed[-1].describe()}: the guest is enrolled")
-    if major == WS2022 and ENROLLMENT_KB in kbs:
-        day = kbs[ENROLLMENT_KB].installed_on
-        when = f" on {day}" if day else ""
-        return Finding(True, f"the Hotpatch enrollment package {ENROLLMENT_KB} is installed{when}")
     months = set(hotpatch_months(ctx.catalog, major))
     standard = [r for r in current if not r.on_hotpatch_track and r.month in months]
     if standard and len(current) == 1:
@@ -85,6 +81,10 @@ def evaluate(facts: GuestFacts, ctx: UpdateContext) -> Finding:
             "hotpatch is installed: the guest is not receiving hotpatches; enroll it (Azure Edition image, VBS, "
             "Hotpatch enabled) and install the next baseline",
         )
+    if major == WS2022 and ENROLLMENT_KB in kbs:
+        day = kbs[ENROLLMENT_KB].installed_on
+        when = f" on {day}" if day else ""
+        return Finding(True, f"the Hotpatch enrollment package {ENROLLMENT_KB} is installed{when}")
     missing = _proof_missing(facts, os_.ubr)
     if facts.hotfixes is None:
         missing.append(unread(facts, "hotfixes", "installed updates"))

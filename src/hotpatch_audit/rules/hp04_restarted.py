@@ -5,10 +5,10 @@ from __future__ import annotations
 from hotpatch_audit.facts import GuestFacts
 from hotpatch_audit.outcomes import Severity
 from hotpatch_audit.rules.findings import Condition, Finding, combine, unread
+from hotpatch_audit.rules.hp03_enrollment import ENROLLMENT_KB
 from hotpatch_audit.rules.registry import ControlSpec, register
 
 VBS_STATUS = {0: "not enabled", 1: "enabled, not running", 2: "enabled and running"}
-ENROLLMENT_KB = "KB5003508"
 
 SPEC = register(
     ControlSpec(
