@@ -15,7 +15,7 @@ from hotpatch_audit.facts import GuestFacts, parse_facts
 REPO = Path(__file__).resolve().parent.parent
 
 COMPLIANT: dict[str, Any] = {
-    "schema_version": 1,
+    "schema_version": 2,
     "guest": "vm",
     "collected_at": "2026-05-27T06:00:00Z",
     "collector_version": "1.0.0",
@@ -29,7 +29,14 @@ COMPLIANT: dict[str, Any] = {
         "display_version": "21H2",
         "last_boot_up_time": "2026-04-15T02:10:00Z",
     },
-    "security": {"secure_boot_enabled": True, "vbs_configured": 1, "vbs_status": 2},
+    "security": {
+        "secure_boot_enabled": True,
+        "vbs_configured": 1,
+        "vbs_status": 2,
+        "vbs_policy": None,
+        "hvci_enabled": None,
+        "credential_guard": None,
+    },
     "hotpatch": {
         "hotpatch_table_size": 4096,
         "enrollment_package_name": "Hotpatch Enrollment Package",
@@ -40,10 +47,25 @@ COMPLIANT: dict[str, Any] = {
         "windows_update": False,
         "pending_file_rename": False,
         "computer_rename": False,
+        "update_exe_volatile": False,
+        "pending_file_rename_2": False,
+        "domain_join": False,
+        "hostname_change": False,
     },
     "hotfixes": [{"id": "KB5087424", "description": "Security Update", "installed_on": "2026-05-13"}],
+    "history": {
+        "log_start": "2025-04-02T08:00:00Z",
+        "events": [
+            {"time": "2026-01-14T02:00:00Z", "id": 12, "source": "Microsoft-Windows-Kernel-General"},
+            {"time": "2026-04-15T02:08:00Z", "id": 1074, "source": "User32",
+             "process": "C:\\Windows\\servicing\\TrustedInstaller.exe (VM)", "reason_code": "0x80020010",
+             "shutdown_type": "restart"},
+            {"time": "2026-04-15T02:09:00Z", "id": 13, "source": "Microsoft-Windows-Kernel-General"},
+            {"time": "2026-04-15T02:10:00Z", "id": 12, "source": "Microsoft-Windows-Kernel-General"},
+        ],
+    },
     "errors": [],
-}
+}  # fmt: skip
 
 
 def facts_doc(guest: str = "vm", *, unreadable: tuple[str, ...] = (), **changes: Any) -> dict[str, Any]:

@@ -20,19 +20,19 @@ from support import Run, run_audit
 
 pytestmark = pytest.mark.e2e
 
-CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07")
+CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07", "HP-08", "HP-09")
 ALL_PASS: dict[str, str] = {}
 ALL_ERROR = dict.fromkeys(CONTROLS, "error")
 EXPECTED: dict[str, dict[str, str]] = {
     "hci-vm-01": ALL_PASS,
     "hci-vm-02": ALL_PASS,
     "hci-vm-03": ALL_PASS,
-    "hci-vm-04": {"HP-01": "failed", **dict.fromkeys(("HP-02", "HP-03", "HP-04", "HP-05", "HP-06"), "skipped")},
-    "hci-vm-05": {"HP-03": "failed"},
+    "hci-vm-04": {"HP-01": "failed", **dict.fromkeys(set(CONTROLS) - {"HP-01", "HP-07"}, "skipped")},
+    "hci-vm-05": {"HP-03": "failed", "HP-05": "failed"},
     "hci-vm-06": {"HP-04": "failed"},
     "hci-vm-07": {"HP-07": "failed"},
     "hci-vm-08": {"HP-05": "failed"},
-    "hci-vm-09": {"HP-06": "failed"},
+    "hci-vm-09": {"HP-03": "failed", "HP-06": "failed", "HP-08": "failed"},
     "hci-vm-10": ALL_ERROR,
     "hci-vm-11": ALL_ERROR,
     "hci-vm-12": ALL_ERROR,
@@ -42,6 +42,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "hci-vm-16": {"HP-07": "failed"},
     "hci-vm-17": ALL_ERROR,
     "hci-vm-18": ALL_ERROR,
+    "hci-vm-19": {"HP-01": "error"},
+    "hci-vm-20": {"HP-03": "error", "HP-05": "failed"},
+    "hci-vm-21": {"HP-04": "error"},
+    "hci-vm-22": {"HP-07": "failed"},
+    "hci-vm-23": {"HP-08": "failed"},
+    "hci-vm-24": {"HP-08": "error"},
 }
 CAUSES = {
     "hci-vm-10": "connection refused",
@@ -50,6 +56,13 @@ CAUSES = {
     "hci-vm-14": "(security.vbs_status) could not be read: Access denied",
     "hci-vm-17": "not ASCII",
     "hci-vm-18": "The command line is too long.",
+    "hci-vm-19": "OperatingSystemSKU is 409 (PRODUCT_DATACENTER_WS_SERVER_CORE_AZURE_EDITION)",
+    "hci-vm-20": "no hotpatch is installed yet (current build 26100.32690",
+    "hci-vm-21": "(security.vbs_status) could not be read: Not found",
+    "hci-vm-22": "pending domain join",
+    "hci-vm-23": "2026-03: installed standard update KB5078766 (20348.4893) on 2026-03-11 instead of KB5078737; "
+    "restarted 2026-03-12T02:01:00Z (requested by C:\\Windows\\system32\\svchost.exe (HCI-VM-23), reason 0x80020010)",
+    "hci-vm-24": "(history.log_start) could not be read: Attempted to perform an unauthorized operation.",
 }
 
 
@@ -106,7 +119,7 @@ def test_collected_facts_are_stored_and_valid(live: Run) -> None:
 def test_every_outcome_kind_is_shown(live: Run) -> None:
     kinds = {r["outcome"] for r in live.results["results"]}
     assert {"passed", "failed", "error", "skipped"} <= kinds
-    assert live.output.rstrip().splitlines()[-1].startswith("compliance: 18 guests, 5 compliant, 7 non-compliant")
+    assert live.output.rstrip().splitlines()[-1].startswith("compliance: 24 guests, 5 compliant, 10 non-compliant")
 
 
 def test_password_leaks_nowhere(fleet: RunningFleet, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_design_example_parses() -> None:
         ({"os__ubr": "5074"}, "os.ubr", "is not of type"),
         ({"security__vbs_status": 7}, "security.vbs_status", "greater than the maximum"),
         ({"collected_at": "yesterday"}, "collected_at", "does not have the expected format"),
-        ({"schema_version": 2}, "schema_version", "1 was expected"),
+        ({"schema_version": 3}, "schema_version", "is not one of [1, 2]"),
     ],
 )
 def test_invalid_facts_name_the_key_path(change: dict[str, object], where: str, problem: str) -> None:

@@ -1,7 +1,10 @@
-"""The facts of one guest (facts file schema_version 1): typed model, validation and loading.
+"""The facts of one guest (facts file schema_version 2, version 1 still read): typed model, validation, loading.
 
 ``null`` means the value does not exist on the guest; a fact that could not be *read* is also ``null`` and is
-named in ``errors``. Controls ask :meth:`GuestFacts.unreadable` before judging a ``null``.
+named in ``errors``. Controls ask :meth:`GuestFacts.unreadable` before judging a ``null``. A version-1 file
+lacks the facts added in version 2 (VBS policy, HVCI, Credential Guard, the extra restart markers, the restart
+history): :meth:`GuestFacts.unreadable` reports them as "not collected by this facts file", so a control that
+needs them is ``error``, never judged on a value that was never read.
 """
 
 from __future__ import annotations
@@ -18,7 +21,18 @@ import jsonschema
 
 from hotpatch_audit.errors import FactsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+ADDED_IN_VERSION_2 = (
+    "security.vbs_policy",
+    "security.hvci_enabled",
+    "security.credential_guard",
+    "reboot_pending.update_exe_volatile",
+    "reboot_pending.pending_file_rename_2",
+    "reboot_pending.domain_join",
+    "reboot_pending.hostname_change",
+    "history",
+)
 
 
 @dataclass(frozen=True)
@@ -44,11 +58,18 @@ class OsFacts:
 
 @dataclass(frozen=True)
 class SecurityFacts:
-    """Secure Boot state and virtualization-based security (registry setting and runtime status)."""
+    """Secure Boot state and virtualization-based security: the settings that switch it on and its runtime status.
+
+    ``vbs_policy`` is the Group Policy value, ``hvci_enabled`` the memory integrity scenario's ``Enabled`` and
+    ``credential_guard`` the ``LsaCfgFlags`` of Credential Guard (1 or 2 = on); each of them turns VSM on.
+    """
 
     secure_boot_enabled: bool | None
     vbs_configured: int | None
     vbs_status: int | None
+    vbs_policy: int | None = None
+    hvci_enabled: int | None = None
+    credential_guard: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,12 +83,16 @@ class HotpatchFacts:
 
 @dataclass(frozen=True)
 class RebootPendingFacts:
-    """The four pending-restart markers."""
+    """The pending-restart markers (the four of version 1 and the four added in version 2)."""
 
     component_based_servicing: bool | None
     windows_update: bool | None
     pending_file_rename: bool | None
     computer_rename: bool | None
+    update_exe_volatile: bool | None = None
+    pending_file_rename_2: bool | None = None
+    domain_join: bool | None = None
+    hostname_change: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,34 @@ class Hotfix:
     id: str
     description: str | None
     installed_on: date | None
+
+
+@dataclass(frozen=True)
+class SystemEvent:
+    """One start, stop or restart event of the System event log.
+
+    ``id``/``source``: 12 and 13 (Microsoft-Windows-Kernel-General: the OS started, shut down), 6005 and 6006
+    (EventLog: the event log service started, stopped), 6008 (EventLog: the previous shutdown was unexpected)
+    and 1074 (User32: a process asked for the restart, with its reason code and shutdown type).
+    """
+
+    time: datetime
+    id: int
+    source: str
+    process: str | None = None
+    reason_code: str | None = None
+    shutdown_type: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryFacts:
+    """What the System event log says about restarts over the last 365 days, and how far back it reaches."""
+
+    log_start: datetime | None
+    events: tuple[SystemEvent, ...] | None
+
+
+NOT_COLLECTED = HistoryFacts(None, None)
 
 
 @dataclass(frozen=True)
@@ -100,13 +153,28 @@ class GuestFacts:
     reboot_pending: RebootPendingFacts
     hotfixes: tuple[Hotfix, ...] | None
     errors: tuple[ProbeError, ...]
+    history: HistoryFacts = NOT_COLLECTED
+    schema_version: int = SCHEMA_VERSION
 
     def unreadable(self, key_path: str) -> ProbeError | None:
-        """The probe error covering `key_path` (the fact itself or a section it belongs to), if any."""
+        """The probe error covering `key_path` (the fact itself or a section it belongs to), if any.
+
+        A fact that this file's schema version does not carry counts as unreadable.
+        """
         for err in self.errors:
-            if key_path == err.probe or key_path.startswith(err.probe + "."):
+            if _covers(err.probe, key_path):
                 return err
+        if self.schema_version < 2 and any(_covers(added, key_path) for added in ADDED_IN_VERSION_2):
+            message = (
+                f"not collected by this facts file (schema_version {self.schema_version}): collect the guest "
+                "again with this version of the suite"
+            )
+            return ProbeError(key_path, message)
         return None
+
+
+def _covers(probe: str, key_path: str) -> bool:
+    return key_path == probe or key_path.startswith(probe + ".")
 
 
 @cache
@@ -190,6 +258,7 @@ def _short(error: jsonschema.ValidationError) -> str:
 
 def _build(d: dict[str, Any]) -> GuestFacts:
     o, s, h, r = d["os"], d["security"], d["hotpatch"], d["reboot_pending"]
+    history = _history(d["history"]) if "history" in d else NOT_COLLECTED
     boot = o["last_boot_up_time"]
     hotfixes = None
     if d["hotfixes"] is not None:
@@ -215,11 +284,45 @@ def _build(d: dict[str, Any]) -> GuestFacts:
             display_version=o["display_version"],
             last_boot_up_time=parse_timestamp(boot) if boot is not None else None,
         ),
-        security=SecurityFacts(s["secure_boot_enabled"], s["vbs_configured"], s["vbs_status"]),
+        security=SecurityFacts(
+            s["secure_boot_enabled"],
+            s["vbs_configured"],
+            s["vbs_status"],
+            s.get("vbs_policy"),
+            s.get("hvci_enabled"),
+            s.get("credential_guard"),
+        ),
         hotpatch=HotpatchFacts(h["hotpatch_table_size"], h["enrollment_package_name"], h["enrollment_package_version"]),
         reboot_pending=RebootPendingFacts(
-            r["component_based_servicing"], r["windows_update"], r["pending_file_rename"], r["computer_rename"]
+            r["component_based_servicing"],
+            r["windows_update"],
+            r["pending_file_rename"],
+            r["computer_rename"],
+            r.get("update_exe_volatile"),
+            r.get("pending_file_rename_2"),
+            r.get("domain_join"),
+            r.get("hostname_change"),
         ),
         hotfixes=hotfixes,
         errors=tuple(ProbeError(e["probe"], e["message"]) for e in d["errors"]),
+        history=history,
+        schema_version=d["schema_version"],
     )
+
+
+def _history(h: dict[str, Any]) -> HistoryFacts:
+    start = h["log_start"]
+    events = None
+    if h["events"] is not None:
+        events = tuple(
+            SystemEvent(
+                time=parse_timestamp(e["time"]),
+                id=e["id"],
+                source=e["source"],
+                process=e.get("process"),
+                reason_code=e.get("reason_code"),
+                shutdown_type=e.get("shutdown_type"),
+            )
+            for e in h["events"]
+        )
+    return HistoryFacts(parse_timestamp(start) if start is not None else None, events)

@@ -18,15 +18,17 @@ import pytest
 from hotpatch_audit.run.results import results_schema
 from support import REPO, Run, facts_doc, run_audit, write_facts
 
-CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07")
-NOT_AZURE = dict.fromkeys(("HP-02", "HP-03", "HP-04", "HP-05", "HP-06"), "skipped")
+CONTROLS = ("HP-01", "HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-07", "HP-08", "HP-09")
+NOT_AZURE = dict.fromkeys(("HP-02", "HP-03", "HP-04", "HP-05", "HP-06", "HP-08", "HP-09"), "skipped")
+PLAIN_DATACENTER = {"os__operating_system_sku": 8, "os__edition_id": "ServerDatacenter", "os__caption": None}
+BASELINE_ONLY = {"os__ubr": 5020, "hotfixes": [{"id": "KB5082142", "installed_on": "2026-04-15"}]}
 
 GOLDEN: dict[str, tuple[dict[str, Any], tuple[str, ...], dict[str, str]]] = {
     "pass-ws2022": ({}, (), {}),
     "pass-ws2025": ({"os__current_build": 26100, "os__ubr": 32772, "hotpatch__hotpatch_table_size": None}, (), {}),
-    "fail-hp01": ({"os__operating_system_sku": 8}, (), {"HP-01": "failed", **NOT_AZURE}),
+    "fail-hp01": (PLAIN_DATACENTER, (), {"HP-01": "failed", **NOT_AZURE}),
     "fail-hp02": ({"security__secure_boot_enabled": False}, (), {"HP-02": "failed"}),
-    "fail-hp03": ({"hotpatch__hotpatch_table_size": 0}, (), {"HP-03": "failed"}),
+    "fail-hp03": ({**BASELINE_ONLY, "hotpatch__hotpatch_table_size": 0}, (), {"HP-03": "failed", "HP-05": "failed"}),
     "fail-hp04": ({"security__vbs_status": 1}, (), {"HP-04": "failed"}),
     "fail-hp05": ({"os__ubr": 4830}, (), {"HP-05": "failed"}),
     "fail-hp06": ({"os__ubr": 5139}, (), {"HP-06": "failed"}),

@@ -28,7 +28,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         tmp,
         {
             "ok": {},
-            "wrong-image": {"os__operating_system_sku": 8},
+            "wrong-image": {"os__operating_system_sku": 8, "os__edition_id": "ServerDatacenter", "os__caption": None},
             "failing": FAIL_HP04,
             "erroring": ERROR_HP04,
             "waived-fail": FAIL_HP07,

@@ -135,7 +135,7 @@ def test_the_summary_renders(page: Page, demo: Demo) -> None:
         (number,) = tiles[status].find_all("b")
         assert number.all_text() == str(statuses.count(status))
     rate_rows = page.dom.by_id("hp-fleet").find_all("tr")[1:]
-    assert len(rate_rows) == len(demo.results["controls"]) == 7
+    assert len(rate_rows) == len(demo.results["controls"]) == 9
     assert "%" in rate_rows[0].all_text()
     assert demo.results["run"]["inventory_sha256"] in page.dom.by_id("hp-run").all_text()
     assert "complete" in page.dom.by_id("hp-run").all_text()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hotpatch_audit.inputs.inventory import Guest
 from hotpatch_audit.testing.simulator import DEMO_FLEET, Faults, Fleet, GuestState, load_fleet
+from hotpatch_audit.testing.simulator.model import EVENT_SOURCES
 
 # Distinctive, with every character a URL or a log line could mangle: it must never show up anywhere.
 PASSWORD = "Zq7!sElF-tEsT@p4ss:w0rd/#?%s"
@@ -37,9 +39,9 @@ def expected_facts(state: GuestState) -> dict[str, Any]:
     """What collect() must return for a modeled guest (without collected_at), derived from the model alone."""
     reboot = state.reboot_pending
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "guest": state.name,
-        "collector_version": "1.0.0",
+        "collector_version": "2.0.0",
         "os": {
             "caption": state.caption,
             "operating_system_sku": state.sku,
@@ -54,6 +56,9 @@ def expected_facts(state: GuestState) -> dict[str, Any]:
             "secure_boot_enabled": state.secure_boot,
             "vbs_configured": state.vbs_configured,
             "vbs_status": state.vbs_status,
+            "vbs_policy": state.vbs_policy,
+            "hvci_enabled": state.hvci_enabled,
+            "credential_guard": state.credential_guard,
         },
         "hotpatch": {
             "hotpatch_table_size": state.hotpatch_table_size,
@@ -65,10 +70,33 @@ def expected_facts(state: GuestState) -> dict[str, Any]:
             "windows_update": reboot.windows_update,
             "pending_file_rename": any(reboot.file_rename_operations),
             "computer_rename": reboot.new_computer_name is not None,
+            "update_exe_volatile": True if reboot.update_exe_volatile else None,  # the value exists only when set
+            "pending_file_rename_2": any(reboot.file_rename_operations_2),
+            "domain_join": reboot.domain_join,
+            "hostname_change": reboot.new_hostname is not None,
         },
+        "history": {"log_start": _iso(state.system_log.start), "events": _events(state)},
         "hotfixes": [
             {"id": h.id, "description": h.description, "installed_on": h.installed_on and h.installed_on.isoformat()}
             for h in state.hotfixes
         ],
         "errors": [],
     }
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _events(state: GuestState) -> list[dict[str, Any]]:
+    """The modeled System log events of the last 365 days, oldest first, as the facts file holds them."""
+    since = (state.clock or datetime.now(UTC)) - timedelta(days=365)
+    out = []
+    for e in sorted(state.system_log.events, key=lambda e: (e.time, e.id)):
+        if e.time < since:
+            continue
+        event: dict[str, Any] = {"time": _iso(e.time), "id": e.id, "source": EVENT_SOURCES[e.id]}
+        if e.id == 1074:
+            event.update(process=e.process, reason_code=e.reason_code, shutdown_type=e.shutdown_type)
+        out.append(event)
+    return out

@@ -22,8 +22,9 @@ POWERSHELL = Language(tree_sitter_powershell.language())
 ENGINE = resources.files("hotpatch_audit").joinpath("collect/collector.ps1").read_text(encoding="utf-8")
 # Every command the engine may run: data conversion, CIM queries and its own functions. Nothing that writes.
 ALLOWED_COMMANDS = {
-    "ConvertFrom-Json", "ConvertTo-Json", "Get-CimInstance", "Select-Object", "New-Object",
-    "Open-HklmKey", "Read-RegistryValue", "Test-RegistryKey", "Get-CimRows", "Read-Probe",
+    "ConvertFrom-Json", "ConvertTo-Json", "Get-CimInstance", "Select-Object", "Get-Item", "Get-ItemProperty",
+    "Get-WinEvent", "Get-Date", "Get-HklmSubPath", "Get-RegistryItem", "Read-RegistryValue", "Test-RegistryKey",
+    "Get-CimRows", "Get-SystemEvents", "ConvertTo-AsciiJson", "Read-Probe",
 }  # fmt: skip
 WRITES = ("SetValue", "CreateSubKey", "DeleteValue", "DeleteSubKey", "Set-", "Remove-", "New-Item", "Out-File",
           "Start-", "Stop-", "Invoke-CimMethod", "Set-Content", "Add-Content", "TempFile", "GetTempPath")  # fmt: skip
@@ -63,12 +64,59 @@ def test_engine_is_read_only_and_quiet() -> None:
     assert {n.text.decode() for n in captures["name"]} <= ALLOWED_COMMANDS
     assert [w for w in WRITES if w in ENGINE] == []
     assert "$ProgressPreference = 'SilentlyContinue'" in ENGINE
-    assert "OpenSubKey($Path.Substring(5), $false)" in ENGINE  # registry keys are opened read-only
+    assert ENGINE.count("OpenSubKey((Get-HklmSubPath -Path $Path), $false)") == 2  # opened read-only
+
+
+def _in_full_language_branch(node: object) -> bool:
+    """Inside ``if ($FullLanguage) {...}``, or after ``if (-not $FullLanguage) {... return ...}`` in a function."""
+    parent = getattr(node, "parent", None)
+    while parent is not None:
+        text = parent.text.decode()
+        if parent.type == "if_statement" and text.startswith("if ($FullLanguage)"):
+            return True
+        if parent.type == "function_statement":
+            return "if (-not $FullLanguage) {" in text and text.index("if (-not $FullLanguage)") < text.index(
+                node.text.decode()  # type: ignore[attr-defined]
+            )
+        parent = parent.parent
+    return False
+
+
+def test_dotnet_calls_run_only_in_full_language_mode() -> None:
+    # Constrained Language Mode blocks .NET calls on non-core types: each one needs the Get-ItemProperty fallback.
+    tree = Parser(POWERSHELL).parse(ENGINE.encode())
+    found, stack = [], [tree.root_node]
+    while stack:
+        node = stack.pop()
+        text = node.text.decode()
+        if node.type == "invokation_expression" and ("]::" in text or text.startswith("$Hklm") or "$key." in text):
+            found.append(node)
+        stack.extend(node.children)
+    assert len(found) >= 6  # OpenBaseKey, two OpenSubKey, GetValue, Close, ToBase64String...
+    outside = [n.text.decode() for n in found if not _in_full_language_branch(n)]
+    assert outside == []
+
+
+def test_the_full_language_check_can_fail() -> None:
+    tree = Parser(POWERSHELL).parse(b"$x = [Convert]::ToBase64String($b)\n")
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "invokation_expression":
+            assert not _in_full_language_branch(node)
+            return
+        stack.extend(node.children)
+    raise AssertionError("no invocation found")
 
 
 def test_probes_cover_every_fact_of_the_facts_file() -> None:
-    schema = facts_schema()["properties"]
-    expected = {f"{s}.{k}" for s in ("os", "security", "hotpatch", "reboot_pending") for k in schema[s]["required"]}
+    schema = facts_schema()
+    added = schema["allOf"][0]["then"]["properties"]
+    expected = {
+        f"{s}.{k}"
+        for s in ("os", "security", "hotpatch", "reboot_pending", "history")
+        for k in schema["properties"][s]["required"] + added.get(s, {}).get("required", [])
+    }
     assert {p.fact for p in probes()} == expected | {"hotfixes"}
 
 
@@ -103,7 +151,14 @@ def test_powershell_habits_are_normalised() -> None:
     assert facts["os"]["caption"] == "Microsoft Windows Server 2022 Datacenter: Azure Edition"
     assert (facts["os"]["current_build"], facts["os"]["ubr"]) == (20348, 5074)
     assert facts["os"]["last_boot_up_time"] == "2026-04-15T02:10:00Z"
-    assert facts["security"] == {"secure_boot_enabled": True, "vbs_configured": None, "vbs_status": 2}
+    assert facts["security"] == {
+        "secure_boot_enabled": True,
+        "vbs_configured": None,
+        "vbs_status": 2,
+        "vbs_policy": None,
+        "hvci_enabled": None,
+        "credential_guard": None,
+    }
     assert facts["reboot_pending"]["pending_file_rename"] is True
     assert facts["reboot_pending"]["windows_update"] is None
     assert facts["hotfixes"] == [{"id": "KB5087424", "description": "Security Update", "installed_on": "2026-05-13"}]
@@ -159,6 +214,43 @@ def test_an_odd_value_is_null_with_an_errors_entry() -> None:
         "hotfixes",
     ]
     assert facts["hotfixes"][0]["installed_on"] is None
+
+
+def test_constrained_language_output_is_read_like_base64() -> None:
+    document = {"collector_version": "2.0.0", "values": raw(os__caption="Serveur \u00e9"), "errors": []}
+    line = "json:" + json.dumps(document, ensure_ascii=True)
+    facts = facts_from_output("vm", CommandOutput(0, line.encode() + b"\r\n", b""), AT)
+    assert facts["os"]["caption"] == "Serveur \u00e9"
+    with pytest.raises(CollectionError, match="not valid base64 JSON"):
+        facts_from_output("vm", CommandOutput(0, b"json:{half", b""), AT)
+
+
+def test_system_log_events_are_normalised_and_filtered() -> None:
+    rows = [
+        {"TimeCreated": "/Date(1776219000000)/", "Id": 12, "ProviderName": "Microsoft-Windows-Kernel-General",
+         "Data": ["10", "0"]},
+        {"TimeCreated": "/Date(1776218880000)/", "Id": 1074, "ProviderName": "User32",
+         "Data": ["C:\\Windows\\servicing\\TrustedInstaller.exe (VM)", "VM", "Operating System: Upgrade",
+                  "0x80020010", "restart", "", "NT AUTHORITY\\SYSTEM"]},
+        {"TimeCreated": "/Date(1776219000000)/", "Id": 12, "ProviderName": "Some-Other-Provider", "Data": []},
+    ]  # fmt: skip
+    values = raw(history__events=rows, history__log_start="/Date(1743580800000)/")
+    facts = facts_from_output("vm", output(values), AT)
+    assert facts["history"] == {
+        "log_start": "2025-04-02T08:00:00Z",
+        "events": [
+            {"time": "2026-04-15T02:08:00Z", "id": 1074, "source": "User32",
+             "process": "C:\\Windows\\servicing\\TrustedInstaller.exe (VM)", "reason_code": "0x80020010",
+             "shutdown_type": "restart"},
+            {"time": "2026-04-15T02:10:00Z", "id": 12, "source": "Microsoft-Windows-Kernel-General"},
+        ],
+    }  # fmt: skip
+    bad = facts_from_output("vm", output(raw(history__events=[{"Id": 12, "ProviderName": "EventLog"}])), AT)
+    assert bad["history"]["events"] == []
+    assert bad["errors"] == []  # 12 of EventLog is not a modeled event: skipped
+    odd = facts_from_output("vm", output(raw(history__events=[{"Id": 6008, "ProviderName": "EventLog"}])), AT)
+    assert odd["history"]["events"] is None
+    assert [e["probe"] for e in odd["errors"]] == ["history.events"]
 
 
 @pytest.mark.parametrize(

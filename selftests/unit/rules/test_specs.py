@@ -21,19 +21,29 @@ from hotpatch_audit.rules.registry import builtin_ids, specs
 from hotpatch_audit.rules.updates import UpdateContext
 from support import COMPLIANT, facts
 
+PLAIN_DATACENTER = {
+    "os__operating_system_sku": 8,
+    "os__edition_id": "ServerDatacenter",
+    "os__caption": "Microsoft Windows Server 2022 Datacenter",
+}
+LCU_2026_05 = {"id": "KB5087545", "description": "Security Update", "installed_on": "2026-05-14"}
+BASELINE_2026_04 = {"id": "KB5082142", "description": "Security Update", "installed_on": "2026-04-15"}
 CTX = UpdateContext(load_catalog(user=False), Policy(), date(2026, 5, 27))
 FACT_KEYS = [
     f"{section}.{name}" for section, values in COMPLIANT.items() if isinstance(values, dict) for name in values
 ]
 EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
-    # control: (passing changes, failing changes, error changes) to the compliant WS2022 guest
-    "HP-01": ({}, {"os__operating_system_sku": 8}, {"unreadable": ("os.operating_system_sku",)}),
+    # control: (passing changes, failing changes, error changes) to the compliant WS2022 guest; "as_of" changes
+    # the evaluation date of the controls that take the update context
+    "HP-01": ({}, PLAIN_DATACENTER, {"unreadable": ("os.operating_system_sku",)}),
     "HP-02": ({}, {"security__secure_boot_enabled": False}, {"unreadable": ("security.secure_boot_enabled",)}),
-    "HP-03": ({}, {"hotpatch__hotpatch_table_size": 0}, {"unreadable": ("hotpatch.hotpatch_table_size",)}),
+    "HP-03": ({}, {"os__ubr": 5139, "hotfixes": [LCU_2026_05]}, {"os__current_build": 26100, "os__ubr": 32690}),
     "HP-04": ({}, {"security__vbs_status": 1}, {"unreadable": ("security.vbs_status",)}),
     "HP-05": ({}, {"os__ubr": 4830}, {"os__ubr": 5300}),
     "HP-06": ({}, {"os__ubr": 5139}, {"unreadable": ("os.ubr",)}),
     "HP-07": ({}, {"reboot_pending__windows_update": True}, {"unreadable": ("reboot_pending.windows_update",)}),
+    "HP-08": ({}, {"hotfixes": [LCU_2026_05]}, {"schema_version": 1}),
+    "HP-09": ({}, {"as_of": date(2027, 10, 13)}, {"os__current_build": 17763}),
 }
 
 
@@ -64,20 +74,30 @@ class _Section:
         return getattr(self._values, name)
 
 
-def _evaluator(module: ModuleType) -> Callable[[Any], Any]:
+def _evaluator(module: ModuleType, as_of: date = CTX.as_of) -> Callable[[Any], Any]:
     takes_ctx = len(module.evaluate.__code__.co_varnames[: module.evaluate.__code__.co_argcount]) == 2
-    return (lambda f: module.evaluate(f, CTX)) if takes_ctx else module.evaluate
+    ctx = dataclasses.replace(CTX, as_of=as_of)
+    return (lambda f: module.evaluate(f, ctx)) if takes_ctx else module.evaluate
+
+
+def _example(module: ModuleType, changes: dict[str, Any]) -> Any:
+    """Evaluate `module` on the compliant guest with `changes` (and its "as_of", if any)."""
+    changes = dict(changes)
+    as_of = changes.pop("as_of", CTX.as_of)
+    return _evaluator(module, as_of)(facts(**changes))
 
 
 def _variants() -> list[GuestFacts]:
     """Guests that walk every branch: the examples, WS2025, and each fact absent or unreadable in turn."""
-    out = [facts(**c) for example in EXAMPLES.values() for c in example]
+    out = [facts(**{k: v for k, v in c.items() if k != "as_of"}) for example in EXAMPLES.values() for c in example]
     out.append(facts(os__current_build=26100, os__ubr=32772, hotpatch__hotpatch_table_size=None))
     out.append(facts(os__current_build=17763))
-    for key in FACT_KEYS:
-        section, _, name = key.partition(".")
-        out.append(facts(**{f"{section}__{name}": None}))
-        out.append(facts(unreadable=(key,)))
+    # A baseline-only guest: no hotpatch proves enrollment, so HP-03 reads the configuration.
+    for base in ({}, {"os__ubr": 5020, "hotfixes": [BASELINE_2026_04]}):
+        for key in FACT_KEYS:
+            section, _, name = key.partition(".")
+            out.append(facts(**{**base, f"{section}__{name}": None}))
+            out.append(facts(**base, unreadable=(key,)))
     return out
 
 
@@ -99,10 +119,9 @@ def test_facts_read_are_the_facts_the_rule_reads(module: ModuleType) -> None:
 @pytest.mark.parametrize("module", BUILTIN, ids=[m.SPEC.id for m in BUILTIN])
 def test_every_control_has_a_passing_a_failing_and_an_error_example(module: ModuleType) -> None:
     passing, failing, error = EXAMPLES[module.SPEC.id]
-    evaluate = _evaluator(module)
-    assert evaluate(facts(**passing)).compliant
-    finding = evaluate(facts(**failing))
+    assert _example(module, passing).compliant
+    finding = _example(module, failing)
     assert not finding.compliant
     assert finding.message
     with pytest.raises(NotEvaluatedError):
-        evaluate(facts(**error))
+        _example(module, error)

@@ -1,12 +1,13 @@
-r"""Live collection: run the probe engine on a guest, decode its output into the facts file (schema_version 1).
+r"""Live collection: run the probe engine on a guest, decode its output into the facts file (schema_version 2).
 
 The probes are data (``collect/probes.yml``); :func:`build_script` inserts them, as JSON, into the generic
 PowerShell 5.1 engine ``collector.ps1``. The engine prints base64 of UTF-8 JSON holding one raw value per probe
-plus the probes that could not be read. The raw values keep Windows PowerShell 5.1's ``ConvertTo-Json`` habits,
-which :func:`facts_from_output` normalises: ``\/Date(ms)\/`` dates, one-element lists unwrapped to a scalar,
-empty lists turned into ``null``, numbers sent as strings (REG_SZ ``CurrentBuild``) and ETS wrappers such as
-``{"value": ..., "DisplayHint": ...}``. A value of an unexpected shape is ``null`` plus an ``errors`` entry, so
-one odd value never hides the others.
+plus the probes that could not be read; under Constrained Language Mode, where .NET calls are blocked, it prints
+``json:`` and the same JSON with non-ASCII characters escaped. The raw values keep Windows PowerShell 5.1's
+``ConvertTo-Json`` habits, which :func:`facts_from_output` normalises: ``\/Date(ms)\/`` dates, one-element
+lists unwrapped to a scalar, empty lists turned into ``null``, numbers sent as strings (REG_SZ ``CurrentBuild``)
+and ETS wrappers such as ``{"value": ..., "DisplayHint": ...}``. A value of an unexpected shape is ``null`` plus
+an ``errors`` entry, so one odd value never hides the others.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ from hotpatch_audit.facts import SCHEMA_VERSION
 from hotpatch_audit.inputs.inventory import Guest
 
 PROBES_PLACEHOLDER = "__HOTPATCH_AUDIT_PROBES__"
+CONSTRAINED_PREFIX = "json:"
+# The System log events the history keeps: (provider, id). 1074 data: process, computer, reason text, reason code,
+# shutdown type, comment, user (the order of User32 1074's insertion strings; no Microsoft page lists it).
+HISTORY_EVENTS = {
+    ("Microsoft-Windows-Kernel-General", 12),
+    ("Microsoft-Windows-Kernel-General", 13),
+    ("EventLog", 6005),
+    ("EventLog", 6006),
+    ("EventLog", 6008),
+    ("User32", 1074),
+}
 _DOTNET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _DMTF = re.compile(r"^(\d{14})\.\d{6}([+-]\d{3})$")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
@@ -120,7 +132,10 @@ def _decode(guest_name: str, stdout: bytes) -> dict[str, Any]:
     if not ascii_text:
         raise _malformed(guest_name, "the output is empty", "")
     try:
-        data = json.loads(base64.b64decode(ascii_text, validate=True).decode("utf-8"))
+        if ascii_text.startswith(CONSTRAINED_PREFIX):
+            data = json.loads(ascii_text.removeprefix(CONSTRAINED_PREFIX))
+        else:
+            data = json.loads(base64.b64decode(ascii_text, validate=True).decode("utf-8"))
     except ValueError as err:  # binascii.Error, UnicodeDecodeError and JSONDecodeError are all ValueErrors
         raise _malformed(guest_name, _first_line(err), text) from err
     except RecursionError as err:
@@ -242,6 +257,26 @@ def _as_hotfixes(value: Any, errors: list[dict[str, str]]) -> list[dict[str, Any
     return hotfixes
 
 
+def _as_events(value: Any, _errors: list[dict[str, str]]) -> list[dict[str, Any]]:
+    events = []
+    for item in _as_list(value):
+        if not isinstance(item, dict):
+            raise _BadValue(f"expected event objects, found {_clip(repr(item))}")
+        source, event_id = item.get("ProviderName"), _as_int(item.get("Id"), _errors)
+        if (source, event_id) not in HISTORY_EVENTS:
+            continue
+        when = _parse_datetime(str(_unwrap(item.get("TimeCreated")) or ""))
+        if when is None:
+            raise _BadValue(f"event {event_id} of {source} has no readable TimeCreated: {_clip(repr(item))}")
+        event: dict[str, Any] = {"time": _iso(when), "id": event_id, "source": source}
+        if event_id == 1074:
+            data = [str(d).strip() if d is not None else None for d in _as_list(item.get("Data"))]
+            data += [None] * (5 - len(data))
+            event.update(process=data[0] or None, reason_code=data[3] or None, shutdown_type=data[4] or None)
+        events.append(event)
+    return sorted(events, key=lambda e: (e["time"], e["id"]))
+
+
 def _parse_installed_on(value: Any) -> date | None:
     """Win32_QuickFixEngineering.InstalledOn is a string: M/D/YYYY, YYYYMMDD, or a hex FILETIME on old systems."""
     if not isinstance(value, str) or not value.strip():
@@ -272,6 +307,7 @@ _NORMALISE = {
     "nonempty": _as_nonempty,
     "datetime": _as_datetime,
     "hotfixes": _as_hotfixes,
+    "events": _as_events,
 }
 
 

@@ -8,6 +8,8 @@ from hotpatch_audit.rules import (
     hp05_latest_release,
     hp06_hotpatch_track,
     hp07_restart_pending,
+    hp08_twelve_months,
+    hp09_support_horizon,
 )
 
 BUILTIN = (
@@ -18,4 +20,6 @@ BUILTIN = (
     hp05_latest_release,
     hp06_hotpatch_track,
     hp07_restart_pending,
+    hp08_twelve_months,
+    hp09_support_horizon,
 )

@@ -1,4 +1,4 @@
-"""HP-07 No restart pending (sources: hotpatch-domain §2, §7)."""
+"""HP-07 No restart pending (sources: hotpatch-domain §2, §7, §8)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,22 @@ SPEC = register(
         id="HP-07",
         title="No restart pending",
         severity=Severity.MEDIUM,
-        rationale="A pending restart means updates are not fully applied and the next window will restart anyway.",
-        refs=("https://github.com/dsccommunity/ComputerManagementDsc/wiki/PendingReboot",),
+        rationale="A pending restart means updates are not fully applied and the next window will restart anyway. "
+        "Markers: CBS RebootPending, Windows Update RebootRequired, PendingFileRenameOperations(2), a pending "
+        "computer rename or host name change, UpdateExeVolatile, a pending domain join.",
+        refs=(
+            "https://github.com/dsccommunity/ComputerManagementDsc/wiki/PendingReboot",
+            "https://learn.microsoft.com/windows/win32/api/winbase/nf-winbase-movefileexa",
+        ),
         reads=(
             "reboot_pending.component_based_servicing",
             "reboot_pending.windows_update",
             "reboot_pending.pending_file_rename",
             "reboot_pending.computer_rename",
+            "reboot_pending.update_exe_volatile",
+            "reboot_pending.pending_file_rename_2",
+            "reboot_pending.domain_join",
+            "reboot_pending.hostname_change",
         ),
         readiness=True,
         applies=Applies.ANY_GUEST,
@@ -27,18 +36,23 @@ SPEC = register(
 
 
 def evaluate(facts: GuestFacts) -> Finding:
-    """None of the four pending-restart markers is set."""
+    """None of the pending-restart markers is set."""
     rp = facts.reboot_pending
     markers = (
         ("reboot_pending.component_based_servicing", "CBS RebootPending", rp.component_based_servicing),
         ("reboot_pending.windows_update", "Windows Update RebootRequired", rp.windows_update),
         ("reboot_pending.pending_file_rename", "PendingFileRenameOperations", rp.pending_file_rename),
         ("reboot_pending.computer_rename", "pending computer rename", rp.computer_rename),
-    )
+        ("reboot_pending.update_exe_volatile", "UpdateExeVolatile", rp.update_exe_volatile),
+        ("reboot_pending.pending_file_rename_2", "PendingFileRenameOperations2", rp.pending_file_rename_2),
+        ("reboot_pending.domain_join", "pending domain join (Netlogon JoinDomain/AvoidSpnSet)", rp.domain_join),
+        ("reboot_pending.hostname_change", "pending host name change (Tcpip Hostname != NV Hostname)",
+         rp.hostname_change),
+    )  # fmt: skip
     conditions = [unread(facts, key, label) for key, label, _ in markers if facts.unreadable(key)]
     pending = [label for key, label, value in markers if value and not facts.unreadable(key)]
     if pending:
         conditions.append(
             Condition(False, f"restart pending ({', '.join(pending)}): restart in the next maintenance window")
         )
-    return combine(conditions, "no restart pending (CBS, Windows Update, file renames, computer rename)")
+    return combine(conditions, f"no restart pending (none of the {len(markers)} markers is set)")

@@ -3,8 +3,9 @@
 A fleet file has ``user``, ``password_env`` (the environment variable holding the password; the simulator and
 the audit both read it), an optional ``demo_password`` (loopback use only, when the variable is unset), an
 optional ``allow_unencrypted`` (like WinRM's ``AllowUnencrypted``: Basic authentication over plain http is
-refused unless it is true), optional ``templates`` and ``guests``. A guest names a template and overrides any
-of its keys::
+refused unless it is true), optional ``clock`` (the guests' current time for time-relative reads such as "the
+System log's last 365 days"; default: the real time), optional ``templates`` and ``guests``. A guest names a
+template and overrides any of its keys::
 
     guests:
       hci-vm-04:
@@ -18,8 +19,9 @@ Unknown keys are errors naming file, line and key, so a typo never silently mode
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +32,33 @@ GUEST_KEYS = frozenset(
     {
         "template", "groups", "computer_name", "caption", "sku", "edition_id", "installation_type", "build",
         "display_version", "vbs_configured", "vbs_status", "secure_boot", "hotpatch_table_size", "enrollment",
-        "last_boot", "reboot_pending", "hotfixes", "faults",
+        "last_boot", "reboot_pending", "hotfixes", "faults", "vbs_policy", "hvci_enabled", "credential_guard",
+        "language_mode", "event_log",
     }
 )  # fmt: skip
 FAULT_KEYS = frozenset(
     {
         "port_closed", "credentials_refused", "latency_ms", "operation_timeout", "garbage_output",
-        "non_ascii_output", "command_line_too_long", "access_denied",
+        "non_ascii_output", "command_line_too_long", "access_denied", "provider_not_found",
     }
 )  # fmt: skip
-REBOOT_KEYS = frozenset({"component_based_servicing", "windows_update", "file_rename_operations", "new_computer_name"})
+REBOOT_KEYS = frozenset(
+    {
+        "component_based_servicing", "windows_update", "file_rename_operations", "new_computer_name",
+        "update_exe_volatile", "file_rename_operations_2", "domain_join", "new_hostname",
+    }
+)  # fmt: skip
+EVENT_KEYS = frozenset({"time", "id", "process", "reason_code", "shutdown_type"})
+# The provider of each System log event id the simulator models.
+EVENT_SOURCES = {
+    12: "Microsoft-Windows-Kernel-General",
+    13: "Microsoft-Windows-Kernel-General",
+    6005: "EventLog",
+    6006: "EventLog",
+    6008: "EventLog",
+    1074: "User32",
+}
+LANGUAGE_MODES = ("FullLanguage", "ConstrainedLanguage")
 
 
 class FleetError(InputFileError):
@@ -63,6 +82,29 @@ class PendingReboot:
     windows_update: bool = False
     file_rename_operations: tuple[str, ...] = ()
     new_computer_name: str | None = None  # ComputerName\ComputerName differs from ActiveComputerName
+    update_exe_volatile: bool = False  # HKLM\SOFTWARE\Microsoft\Updates UpdateExeVolatile = 1
+    file_rename_operations_2: tuple[str, ...] = ()  # PendingFileRenameOperations2
+    domain_join: bool = False  # Netlogon JoinDomain is set
+    new_hostname: str | None = None  # Tcpip\Parameters "NV Hostname" differs from Hostname
+
+
+@dataclass(frozen=True)
+class Event:
+    """One System log event (its provider follows from the id, see EVENT_SOURCES)."""
+
+    time: datetime
+    id: int
+    process: str | None = None
+    reason_code: str | None = None
+    shutdown_type: str | None = None
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """The System log: when its oldest event was written, and the start/stop/restart events in it."""
+
+    start: datetime
+    events: tuple[Event, ...]
 
 
 @dataclass(frozen=True)
@@ -76,7 +118,8 @@ class Faults:
     garbage_output: bool = False  # the collector prints something that is not base64 JSON
     non_ascii_output: bool = False  # the collector prints localized non-ASCII text instead
     command_line_too_long: bool = False  # cmd.exe refuses every command line
-    access_denied: tuple[str, ...] = ()  # CIM class names or HKLM key paths whose reads are denied
+    access_denied: tuple[str, ...] = ()  # CIM class names, HKLM key paths or event log names whose reads are denied
+    provider_not_found: tuple[str, ...] = ()  # CIM classes whose broken provider answers NotFound
 
 
 @dataclass(frozen=True)
@@ -106,6 +149,20 @@ class GuestState:
     reboot_pending: PendingReboot = field(default_factory=PendingReboot)
     hotfixes: tuple[Hotfix, ...] = ()
     faults: Faults = field(default_factory=Faults)
+    vbs_policy: int | None = None
+    hvci_enabled: int | None = None
+    credential_guard: int | None = None
+    language_mode: str = "FullLanguage"  # ConstrainedLanguage: WDAC/AppLocker lock PowerShell down
+    event_log: EventLog | None = None  # None: a log whose only restart is the last boot
+    clock: datetime | None = None  # the guest's "now" for time-relative reads (the event log's last N days)
+
+    @property
+    def system_log(self) -> EventLog:
+        """The System log; by default it reaches back 400 days and records the last boot."""
+        if self.event_log is not None:
+            return self.event_log
+        boot = Event(self.last_boot, 12)
+        return EventLog(self.last_boot - timedelta(days=400), (boot,))
 
     @property
     def current_build(self) -> str:
@@ -145,10 +202,13 @@ def load_fleet(path: Path) -> Fleet:
     data = doc.data
     if not isinstance(data, dict):
         raise FleetError(f"{path}: the fleet file must be a mapping with user, password_env and guests")
-    _only(doc, (), data, {"user", "password_env", "demo_password", "allow_unencrypted", "templates", "guests"})
+    _only(doc, (), data, {"user", "password_env", "demo_password", "allow_unencrypted", "templates", "guests", "clock"})
     allow_unencrypted = data.get("allow_unencrypted", False)
     if not isinstance(allow_unencrypted, bool):
         raise FleetError(f"{doc.where(('allow_unencrypted',))}: must be true or false")
+    clock = data.get("clock")
+    if clock is not None and not isinstance(clock, datetime):
+        raise FleetError(f"{doc.where(('clock',))}: must be a timestamp like 2026-05-27T06:00:00Z")
     templates = data.get("templates") or {}
     guests = data.get("guests")
     if not isinstance(guests, dict) or not guests:
@@ -158,7 +218,8 @@ def load_fleet(path: Path) -> Fleet:
         at: Path_ = ("guests", name)
         merged = dict(_template(doc, templates, body, at))
         merged.update({k: v for k, v in (body or {}).items() if k != "template"})
-        states.append(_guest(doc, name, merged, at))
+        state = _guest(doc, name, merged, at)
+        states.append(dataclasses.replace(state, clock=_utc(clock)) if clock is not None else state)
     return Fleet(
         user=_text(doc, ("user",), data.get("user")),
         password_env=_text(doc, ("password_env",), data.get("password_env")),
@@ -186,6 +247,9 @@ def _guest(doc: YamlDocument, name: str, v: dict[str, Any], at: Path_) -> GuestS
     reboot = v.get("reboot_pending") or {}
     _only(doc, (*at, "reboot_pending"), reboot, REBOOT_KEYS)
     _only(doc, (*at, "enrollment"), enrollment, {"name", "version"})
+    mode = v.get("language_mode", "FullLanguage")
+    if mode not in LANGUAGE_MODES:
+        raise FleetError(f"{doc.where((*at, 'language_mode'))}: must be one of {', '.join(LANGUAGE_MODES)}")
     if v.get("build") is None:
         raise FleetError(f"{doc.where(at)}: guest '{name}' has no build (e.g. build: \"20348.5074\")")
     build = str(v["build"])
@@ -216,15 +280,52 @@ def _guest(doc: YamlDocument, name: str, v: dict[str, Any], at: Path_) -> GuestS
             windows_update=bool(reboot.get("windows_update", False)),
             file_rename_operations=tuple(str(x) for x in reboot.get("file_rename_operations") or ()),
             new_computer_name=reboot.get("new_computer_name"),
+            update_exe_volatile=bool(reboot.get("update_exe_volatile", False)),
+            file_rename_operations_2=tuple(str(x) for x in reboot.get("file_rename_operations_2") or ()),
+            domain_join=bool(reboot.get("domain_join", False)),
+            new_hostname=reboot.get("new_hostname"),
         ),
         hotfixes=tuple(_hotfix(doc, (*at, "hotfixes", i), h) for i, h in enumerate(v.get("hotfixes") or ())),
         faults=_faults(doc, (*at, "faults"), v.get("faults") or {}),
+        vbs_policy=v.get("vbs_policy"),
+        hvci_enabled=v.get("hvci_enabled"),
+        credential_guard=v.get("credential_guard"),
+        language_mode=mode,
+        event_log=_event_log(doc, (*at, "event_log"), v["event_log"]) if v.get("event_log") else None,
     )
+
+
+def _event_log(doc: YamlDocument, at: Path_, raw: Any) -> EventLog:
+    _only(doc, at, raw, {"start", "events"})
+    start = raw.get("start")
+    if not isinstance(start, datetime):
+        raise FleetError(f"{doc.where((*at, 'start'))}: must be a timestamp like 2025-04-01T00:00:00Z")
+    events = []
+    for i, item in enumerate(raw.get("events") or ()):
+        where = (*at, "events", i)
+        _only(doc, where, item, EVENT_KEYS)
+        when = item.get("time")
+        if not isinstance(when, datetime):
+            raise FleetError(f"{doc.where((*where, 'time'))}: must be a timestamp like 2026-04-15T02:10:00Z")
+        if item.get("id") not in EVENT_SOURCES:
+            known = ", ".join(str(k) for k in EVENT_SOURCES)
+            raise FleetError(f"{doc.where((*where, 'id'))}: must be one of the modeled event ids {known}")
+        events.append(
+            Event(
+                _utc(when), item["id"], item.get("process"),
+                None if item.get("reason_code") is None else str(item["reason_code"]), item.get("shutdown_type"),
+            )
+        )  # fmt: skip
+    return EventLog(_utc(start), tuple(events))
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _faults(doc: YamlDocument, at: Path_, faults: Any) -> Faults:
     _only(doc, at, faults, FAULT_KEYS)
-    for key in FAULT_KEYS - {"latency_ms", "access_denied"}:
+    for key in FAULT_KEYS - {"latency_ms", "access_denied", "provider_not_found"}:
         if not isinstance(faults.get(key, False), bool):
             raise FleetError(f"{doc.where((*at, key))}: must be true or false")
     latency = faults.get("latency_ms", 0)
@@ -232,8 +333,13 @@ def _faults(doc: YamlDocument, at: Path_, faults: Any) -> Faults:
         raise FleetError(f"{doc.where((*at, 'latency_ms'))}: must be a whole number of milliseconds")
     denied = faults.get("access_denied", [])
     if not isinstance(denied, list) or not all(isinstance(item, str) for item in denied):
-        raise FleetError(f"{doc.where((*at, 'access_denied'))}: must list CIM class names or HKLM key paths")
+        where = doc.where((*at, "access_denied"))
+        raise FleetError(f"{where}: must list CIM class names, HKLM key paths or event log names")
+    not_found = faults.get("provider_not_found", [])
+    if not isinstance(not_found, list) or not all(isinstance(item, str) for item in not_found):
+        raise FleetError(f"{doc.where((*at, 'provider_not_found'))}: must list CIM class names")
     return Faults(
+        provider_not_found=tuple(not_found),
         port_closed=faults.get("port_closed", False),
         credentials_refused=faults.get("credentials_refused", False),
         latency_ms=latency,
