@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each case starts a Python interpreter
+
 PRODUCT_COMMANDS = ("verify", "merge", "report")
 PROBE = """
 import importlib, sys

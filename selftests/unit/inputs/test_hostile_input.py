@@ -100,6 +100,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.slow  # a fresh interpreter per case, so its CPU time and memory are measured alone
 @pytest.mark.parametrize("name", ["billion_laughs", "range_product", "deep_lists", "recursive_alias"])
 def test_inventory_command_exits_4_within_two_seconds_and_200_mb(tmp_path: Path, name: str) -> None:
     path = tmp_path / "inv.yml"

@@ -194,7 +194,7 @@ class Recorder:
             if first.get("waiver"):
                 w = first["waiver"]
                 message = f"({w['underlying_outcome']}) {message} \u2014 waiver #{w.get('entry')} until {w['expires']}"
-            lines.append(f"{outcome.upper():<7} {guest}  {what}  {message}")
+            lines.append(f"{outcome.upper():<7} {guest}  {what} {message}")
         return lines
 
     def waiver_notes(self) -> list[str]:
