@@ -264,3 +264,15 @@ def test_a_screenshot_of_the_demo_report_is_saved_in_its_run_directory(demo: Dem
     assert shot.is_file(), proc.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 50_000
+
+
+def test_the_promise_is_measured_and_charted(page: Page, demo: Demo) -> None:
+    section = page.dom.by_id("hp-promise")
+    text = section.all_text()
+    assert "% of update restarts avoided" in text
+    assert "promised: 67 %" in text
+    assert "Next baseline restart expected in" in text
+    assert section.find_all("svg")
+    counted = [g for g in demo.results["guests"] if g.get("restarts")]
+    assert counted
+    assert len(section.find_all("details")[0].find_all("tbody")[0].find_all("tr")) == len(counted)

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from hotpatch_audit import __version__
+from hotpatch_audit.calendar import Month
 from hotpatch_audit.inputs.preflight import plaintext_basic_allowed
 from hotpatch_audit.inputs.waivers import WaiverBook, notes_for_people
 from hotpatch_audit.outcomes import GuestStatus, Outcome, Result, Selection, Severity, exit_code
 from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
 from hotpatch_audit.report.page import group_results, write_report
 from hotpatch_audit.rules.registry import ControlSpec, lookup
+from hotpatch_audit.rules.restarts import restarts
 from hotpatch_audit.run.results import GuestVerdict, RunInfo, results_document, verdicts, write_json
 from hotpatch_audit.run.session import AuditSession
 
@@ -102,10 +104,18 @@ class Recorder:
                 s.facts_ref(g.name),
                 s.facts_errors.get(g.name),
                 s.as_of(s.facts[g.name]).isoformat() if g.name in s.facts else None,
+                self._restarts(g.name),
             )
             for g in s.guests
         }
         return verdicts([g.name for g in s.guests], self.ordered(), details)
+
+    def _restarts(self, guest: str) -> dict[str, Any] | None:
+        facts = self.session.facts.get(guest)
+        if facts is None:
+            return None
+        counted = restarts(facts, self.session.update_context(facts))
+        return counted.as_json() if counted is not None else None
 
     def document(self) -> dict[str, Any]:
         """The results.json content, built once when the run has finished (the report shows the same)."""
@@ -137,6 +147,7 @@ class Recorder:
             selection=self.selection.as_json(len(self._missing())) if self.selection is not None else {},
             shard=str(s.options.shard) if s.options.shard is not None else None,
             evidence=self.evidence,
+            next_baseline=self._next_baselines(),
             plaintext_basic=tuple(
                 g.name
                 for g in s.guests
@@ -153,6 +164,17 @@ class Recorder:
         waivers = self.waivers.summary([g.name for g in s.guests], waived)
         controls = {**{c: spec for c in self._expected() if (spec := lookup(c)) is not None}, **self.controls}
         return results_document(run, list(controls.values()), self.verdicts(), self.ordered(), waivers)
+
+    def _next_baselines(self) -> dict[str, str]:
+        """Per OS, the next baseline month (released or planned) after the run's as-of month: the next restart."""
+        s = self.session
+        month = Month.of(s.options.as_of or s.started.date())
+        out = {}
+        for os_build in sorted({r.os for r in s.catalog.releases}):
+            baseline = s.catalog.next_baseline(os_build, month)
+            if baseline is not None:
+                out[str(os_build)] = str(baseline)
+        return out
 
     def _expected(self) -> tuple[str, ...]:
         return self.selection.controls if self.selection is not None else ()

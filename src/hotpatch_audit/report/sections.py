@@ -15,6 +15,8 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from hotpatch_audit.rules.restarts import PROMISED_AVOIDED
+
 OUTCOME_MARKS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "waived": "W", "skipped": "\u2013"}
 OS_NAMES = {"20348": "Windows Server 2022", "26100": "Windows Server 2025"}
 STATUSES = ("compliant", "non-compliant", "not evaluated")
@@ -315,4 +317,66 @@ def catalogue(doc: Mapping[str, Any]) -> str:
         "<thead><tr><th>Id</th><th>Control and rationale</th><th>Severity</th><th>Applies to</th>"
         f"<th>Facts read</th><th>Microsoft references</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "</section>"
+    )
+
+
+def promise(doc: Mapping[str, Any]) -> str:
+    """The hotpatch promise measured: restarts by cause over twelve months, avoided versus the promised 67 %."""
+    counted = [(g["guest"], g["restarts"]) for g in doc.get("guests", []) if g.get("restarts")]
+    nxt = doc["run"].get("next_baseline") or {}
+    upcoming = ", ".join(f"{OS_NAMES.get(k, k)}: {v}" for k, v in sorted(nxt.items()))
+    following = f"<p>Next baseline restart expected in {escape(upcoming)} (Microsoft's calendar).</p>" if nxt else ""
+    if not counted:
+        return (
+            '<section id="hp-promise"><h2>The hotpatch promise</h2>'
+            "<p>No guest's facts hold a restart history (facts files of schema version 1, or the System log could "
+            f"not be read).</p>{following}</section>"
+        )
+    kinds = ("update_baseline", "update_other", "unplanned", "other")
+    totals = {k: sum(r[k] for _, r in counted) for k in kinds}
+    months = sum(r["months"] for _, r in counted)
+    updates = totals["update_baseline"] + totals["update_other"]
+    share = max(0.0, 1 - updates / months) if months else 0.0
+    labels = {
+        "update_baseline": "baseline updates (promised)",
+        "update_other": "other updates (avoidable)",
+        "unplanned": "unplanned (event 6008)",
+        "other": "other restarts",
+    }
+    rows = "".join(
+        f"<tr><th>{escape(guest)}</th><td class='hp-n'>{r['months']}</td>"
+        + "".join(f"<td class='hp-n'>{r[k]}</td>" for k in kinds)
+        + "</tr>"
+        for guest, r in counted
+    )
+    head = "".join(f"<th>{escape(labels[k])}</th>" for k in kinds)
+    verdict = "kept" if share >= PROMISED_AVOIDED else "not kept"
+    return (
+        '<section id="hp-promise"><h2>The hotpatch promise</h2>'
+        f"<p>Over {months:.0f} guest-months, monthly cumulative updates would have restarted these "
+        f"{len(counted)} guests about {months:.0f} times; updates restarted them {updates} times: "
+        f"<b>{share * 100:.0f} % of update restarts avoided</b> (promised: {PROMISED_AVOIDED * 100:.0f} %, {verdict}). "
+        f"Unplanned restarts: {totals['unplanned']}; other restarts: {totals['other']}.</p>"
+        f"{_promise_chart(months, totals)}{following}"
+        '<details><summary>Restarts per guest</summary><table class="hp-table"><thead><tr><th>Guest</th>'
+        f"<th>Months covered</th>{head}</tr></thead><tbody>{rows}</tbody></table></details></section>"
+    )
+
+
+def _promise_chart(months: float, totals: Mapping[str, int]) -> str:
+    """Two bars: restarts with monthly cumulative updates, and the update restarts that happened, by cause."""
+    width, scale = 520, 520 / max(months, 1.0)
+    baseline, other = totals["update_baseline"] * scale, totals["update_other"] * scale
+    target = months * (1 - PROMISED_AVOIDED) * scale
+    return (
+        f'<svg class="hp-chart" width="{width + 220}" height="86" role="img" '
+        'aria-label="restarts with monthly updates compared with the update restarts that happened">'
+        f'<rect x="200" y="8" width="{months * scale:.1f}" height="24" fill="#bdbdbd"/>'
+        '<text x="0" y="25">monthly cumulative updates</text>'
+        f'<rect x="200" y="46" width="{baseline:.1f}" height="24" fill="#43a047"/>'
+        f'<rect x="{200 + baseline:.1f}" y="46" width="{other:.1f}" height="24" fill="#e53935"/>'
+        '<text x="0" y="63">hotpatch (as measured)</text>'
+        f'<line x1="{200 + target:.1f}" y1="40" x2="{200 + target:.1f}" y2="78" stroke="#0d47a1" '
+        'stroke-dasharray="4 3"/>'
+        f'<text x="{206 + target:.1f}" y="84" font-size="10" fill="#0d47a1">promise (4 of 12)</text></svg>'
     )

@@ -27,6 +27,7 @@ class GuestVerdict:
     facts: str | None = None
     facts_error: str | None = None
     as_of: str | None = None
+    restarts: Mapping[str, Any] | None = None
 
 
 def verdicts(
@@ -42,7 +43,7 @@ def verdicts(
         status = guest_status(outcomes)
         if base.facts_error is not None and status is GuestStatus.COMPLIANT:
             status = GuestStatus.NOT_EVALUATED  # nothing about a guest without facts is proven
-        out.append(GuestVerdict(guest, status, base.facts, base.facts_error, base.as_of))
+        out.append(GuestVerdict(guest, status, base.facts, base.facts_error, base.as_of, base.restarts))
     return out
 
 
@@ -72,6 +73,7 @@ class RunInfo:
     shard: str | None = None
     evidence: tuple[str, ...] = ()
     plaintext_basic: tuple[str, ...] = ()
+    next_baseline: Mapping[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for the results file."""
@@ -98,6 +100,7 @@ class RunInfo:
             "shard": self.shard,
             "evidence": list(self.evidence),
             "plaintext_basic": list(self.plaintext_basic),
+            "next_baseline": dict(self.next_baseline),
         }
 
 
