@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 4
     with tempfile.TemporaryDirectory(prefix="hotpatch-demo-") as tmp, serve_fleet(args.fleet) as fleet:
-        inventory = fleet.write_inventory(Path(tmp) / "demo-inventory.yml")
+        # Beside the run directories, so the report names an inventory that still exists after the demo.
+        args.report_dir.mkdir(parents=True, exist_ok=True)
+        inventory = fleet.write_inventory(args.report_dir / "demo-inventory.yml")
         # The demo's verdicts rest on the bundled catalog alone, whatever this user has imported.
         os.environ[DATA_DIR_ENV] = str(Path(tmp) / "no-user-catalog")
         code = pytest.main(
