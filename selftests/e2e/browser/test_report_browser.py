@@ -88,7 +88,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         text=True,
         check=False,
     )
-    (run_dir,) = (tmp / "reports").iterdir()
+    (run_dir,) = [p for p in (tmp / "reports").iterdir() if p.is_dir()]
     assert (run_dir / "report.html").is_file(), proc.stdout + proc.stderr
     return Demo(run_dir, json.loads((run_dir / "results.json").read_text()))
 
