@@ -135,7 +135,7 @@ def run_audit(
         *extra,
     ]
     proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, env=env, timeout=timeout)
-    run_dirs = sorted(reports.glob("*")) if reports.exists() else []
+    run_dirs = sorted(p for p in reports.glob("*") if p.is_dir()) if reports.exists() else []
     run_dir = run_dirs[-1] if run_dirs else reports
     path = run_dir / "results.json"
     results = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
