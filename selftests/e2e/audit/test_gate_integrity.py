@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from auditrun import audit, write_fleet
+from hotpatch_audit.rules.registry import builtin_ids
 from support import REPO, Run, run_audit
 
 TWO = {"vm-1": {}, "vm-2": {}}
@@ -33,8 +34,8 @@ def assert_no_traceback(run: Run) -> None:
 @pytest.mark.parametrize(
     ("inventory", "expected"),
     [
-        ("all:\n  children:\n    cluster_a:\n", "the inventory has no hosts"),
-        ("all:\n  hosts: {}\n", "the inventory has no hosts"),
+        ("all:\n  children:\n    cluster_a:\n", "there is nothing to audit"),
+        ("all:\n  hosts: {}\n", "there is nothing to audit"),
     ],
     ids=["empty-child-group", "empty-hosts"],
 )
@@ -110,7 +111,7 @@ def test_listing_or_planning_writes_no_evidence(tmp_path: Path, option: str) -> 
 def test_a_policy_disabling_every_control_proves_nothing(tmp_path: Path) -> None:
     write_fleet(tmp_path, {"vm-1": {}, "no-facts": None})
     policy = tmp_path / "policy.yml"
-    controls = "".join(f"  - {{control: HP-0{i}, reason: switched off}}\n" for i in range(1, 8))
+    controls = "".join(f"  - {{control: {c}, reason: switched off}}\n" for c in builtin_ids())
     policy.write_text(f"disabled_controls:\n{controls}")
     run = audit(tmp_path, "--policy", str(policy))
     assert run.code == 6, run.output
@@ -209,7 +210,11 @@ def test_a_report_dir_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_guest_text_reaches_the_terminal_without_escapes(tmp_path: Path) -> None:
-    write_fleet(tmp_path, {"vm-1": {"os__operating_system_sku": 8, "os__caption": "\x1b[2J\x1b[31mRED\x07 box\x1b[0m"}})
+    caption = "\x1b[2J\x1b[31mRED\x07 box\x1b[0m"
+    write_fleet(
+        tmp_path,
+        {"vm-1": {"os__operating_system_sku": 8, "os__edition_id": "ServerDatacenter", "os__caption": caption}},
+    )
     run = audit(tmp_path)
     assert run.code == 1, run.output
     assert "\x1b" not in run.output
