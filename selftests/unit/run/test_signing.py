@@ -22,6 +22,7 @@ from hotpatch_audit.run.signing import (
     SignatureError,
     SigningError,
     fingerprint,
+    key_fingerprint,
     key_option,
     load_private_key,
     load_public_key,
@@ -71,7 +72,7 @@ def test_signed_run_verifies_and_the_signature_file_is_not_a_manifest_entry(tmp_
     run_dir = sealed_run(tmp_path)
     signed_by = sign_manifest(run_dir, private)
     public = load_public_key(Path(f"{private}.pub"))
-    assert signed_by == fingerprint(public)
+    assert signed_by == fingerprint(public) == key_fingerprint(private)
     assert verify_signature(run_dir, public) == signed_by
     assert signer(run_dir) == signed_by
     assert integrity.verify(run_dir).ok  # the .sig is written after the manifest and is not listed in it

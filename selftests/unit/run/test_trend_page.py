@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +41,12 @@ def test_hostile_names_are_text_and_the_page_runs_no_script(tmp_path: Path) -> N
     assert "default-src 'none'" in text
     assert 'id="restarts"' in text
     assert 'id="skipped"' in text
+
+
+def test_trend_imports_no_simulator() -> None:
+    probe = (
+        "import importlib, sys; import hotpatch_audit.__main__ as m; importlib.import_module(m.COMMANDS['trend'][0]); "
+        "print([n for n in sys.modules if n.startswith('hotpatch_audit.testing')])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -111,6 +111,11 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def key_fingerprint(path: Path) -> str:
+    """The fingerprint of the private key at `path`: what a report written before signing shows as its signer."""
+    return fingerprint(load_private_key(path).public_key())
+
+
 def key_option(text: str) -> Path:
     """Argument type of ``--sign-key``: the key is checked when the command line is read, not after the audit."""
     path = Path(text)
