@@ -238,9 +238,9 @@ def render_html(trend: dict[str, Any]) -> str:
         for r in runs
     )
     changes = "".join(
-        f'<tr><td>{_e(c["day"])}</td><td class="failing">'
+        f'<tr><td>{_e(c["day"])}</td><td class="{"failing" if c["newly_failing"] else "none"}">'
         + (", ".join(f"{_e(g)} ({_e(', '.join(cs))})" for g, cs in sorted(c["newly_failing"].items())) or "none")
-        + '</td><td class="fixed">'
+        + f'</td><td class="{"fixed" if c["newly_fixed"] else "none"}">'
         + (", ".join(_e(g) for g in c["newly_fixed"]) or "none")
         + "</td></tr>"
         for c in trend["changes"]
@@ -278,7 +278,8 @@ def render_html(trend: dict[str, Any]) -> str:
             f"{months}</table></section>"
         )
     if skipped:
-        sections.append(f'<section id="skipped"><h2>Runs left out</h2><ul>{skipped}</ul></section>')
+        # Right under the title: a run that no longer verifies matters more than any line of the chart.
+        sections.insert(1, f'<section id="skipped"><h2>Runs left out</h2><ul>{skipped}</ul></section>')
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/><title>Hotpatch compliance trend</title>'
         f"<style>{_CSS}</style></head><body>{''.join(sections)}</body></html>\n"
@@ -289,7 +290,7 @@ _CSS = (
     "body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0}"
     "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
     "svg text{font-size:11px;fill:#444}svg .grid{stroke:#e3e3e3}.failing{color:#b00020}.fixed{color:#1b7f3b}"
-    "section{margin-bottom:24px}"
+    ".none{color:#777}section{margin-bottom:24px}"
 )
 
 
