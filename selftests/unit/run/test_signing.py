@@ -179,3 +179,14 @@ def test_other_algorithms_and_public_keys_are_refused_as_signing_keys(tmp_path: 
     public.chmod(0o600)
     with pytest.raises(SigningError, match="that is a public key"):
         load_private_key(public)
+
+
+def test_key_files_that_are_not_keys_are_refused_fast(tmp_path: Path) -> None:
+    with pytest.raises(SigningError, match="not a regular file"):
+        load_private_key(Path("/dev/zero"))
+    with pytest.raises(SignatureError, match="not a regular file"):
+        load_public_key(tmp_path)
+    big = tmp_path / "big.pub"
+    big.write_bytes(b"ssh-ed25519 " + b"A" * 20000)
+    with pytest.raises(SignatureError, match="larger than"):
+        load_public_key(big)

@@ -28,6 +28,7 @@ from hotpatch_audit.errors import HotpatchAuditError
 SIGNATURE = "manifest.sha256.sig"
 FORMAT = "hotpatch-audit-signature/1"
 PASSPHRASE_ENV = "HOTPATCH_SIGN_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not its value
+_KEY_BYTES = 16 * 1024  # an Ed25519 key file is well under 1 KiB, even encrypted and with a comment
 _MANIFEST = "manifest.sha256"  # integrity imports this module, so the name is repeated rather than imported
 
 
@@ -61,12 +62,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     A key that group or others may read is refused, as ssh refuses it: a key others could have copied no
     longer shows who signed. Encrypted keys are opened with the passphrase in HOTPATCH_SIGN_KEY_PASSPHRASE.
     """
-    try:
-        mode = path.stat().st_mode
-        data = path.read_bytes()
-    except OSError as err:
-        msg = f"--sign-key {path}: cannot read the key: {err.strerror or err}"
-        raise SigningError(msg) from err
+    mode, data = _read_key(path, "--sign-key", SigningError)
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         msg = (
             f"--sign-key {path}: permissions {stat.filemode(mode)} let other users read the private key, so a "
@@ -89,8 +85,8 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         raise SigningError(msg) from err
     except UnsupportedAlgorithm as err:
         msg = (
-            f"--sign-key {path}: {err}: an encrypted OpenSSH key needs the bcrypt package ('pip install bcrypt'), "
-            "or convert the key to PEM with 'ssh-keygen -p -m PKCS8 -f KEY'"
+            f"--sign-key {path}: {err}: an encrypted OpenSSH key needs the bcrypt package ('pip install bcrypt'); "
+            "or use an encrypted PEM key ('openssl genpkey -algorithm ed25519 -aes256')"
         )
         raise SigningError(msg) from err
     except ValueError as err:
@@ -128,11 +124,7 @@ def key_option(text: str) -> Path:
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """An Ed25519 public key from an OpenSSH line (``ssh-ed25519 AAAA…``, as in ``KEY.pub``) or a PEM file."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        msg = f"--key {path}: cannot read the public key: {err.strerror or err}"
-        raise SignatureError(msg) from err
+    _, data = _read_key(path, "--key", SignatureError)
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
             key = serialization.load_pem_public_key(data)
@@ -150,6 +142,24 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
         msg = f"--key {path}: a {kind} key: evidence is signed with Ed25519 keys only"
         raise SignatureError(msg)
     return key
+
+
+def _read_key(path: Path, option: str, error: type[HotpatchAuditError]) -> tuple[int, bytes]:
+    """A key file's mode and bytes; a device, FIFO or oversized file is refused before it is read."""
+    try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            msg = f"{option} {path}: not a regular file"
+            raise error(msg)
+        with path.open("rb") as f:
+            data = f.read(_KEY_BYTES + 1)
+    except OSError as err:
+        msg = f"{option} {path}: cannot read the key: {err.strerror or err}"
+        raise error(msg) from err
+    if len(data) > _KEY_BYTES:
+        msg = f"{option} {path}: larger than {_KEY_BYTES} bytes: not an Ed25519 key file"
+        raise error(msg)
+    return mode, data
 
 
 def sign_manifest(run_dir: Path, key_path: Path | None) -> str | None:
