@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("hotpatch_audit.run.integrity", "check a run directory against its manifest.sha256"),
     "report": ("hotpatch_audit.report.rerender", "rebuild a run's report.html from results.json and facts/"),
     "catalog": ("hotpatch_audit.rules.catalog_command", "update the release catalog from Microsoft; cross-check it"),
+    "trend": ("hotpatch_audit.report.trend", "compliance across the sealed runs of a reports directory, as a page"),
     "simulate": ("hotpatch_audit.testing.simulate", "serve a simulated fleet on loopback for rehearsals, until Ctrl-C"),
     "inventory": ("hotpatch_audit.inputs.inventory_command", "show the guests an inventory and --limit select"),
 }

@@ -27,6 +27,7 @@ from hotpatch_audit.rules.findings import not_azure_edition
 from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup, specs
 from hotpatch_audit.run.integrity import MANIFEST, write_manifest
 from hotpatch_audit.run.session import AuditOptions, AuditSession
+from hotpatch_audit.run.signing import key_option, sign_manifest
 
 # The fixtures and the early hook this plugin provides by importing them.
 __all__ = ["audit", "facts", "pytest_load_initial_conftests", "updates", "winrm_host"]
@@ -59,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--shard-count", type=int, help="with --shard auto on a Kubernetes Indexed Job: N (completions)")
     group.addoption("--waivers", type=Path, help="waiver file: approved, expiring exceptions (guests, control)")
+    group.addoption(
+        "--sign-key", type=key_option, metavar="KEY", help="sign manifest.sha256 with this Ed25519 private key"
+    )
 
 
 def _shard(config: pytest.Config) -> Shard | None:
@@ -327,6 +331,7 @@ class AuditHooks:
             self.recorder.ended = self.recorder.ended or "the run ended before its checks ran"
             self.recorder.write()
         digest = write_manifest(self.recorder.run_dir)
+        sign_manifest(self.recorder.run_dir, config.getoption("sign_key"))
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"integrity: {MANIFEST} sha256 {digest}")

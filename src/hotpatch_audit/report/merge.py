@@ -25,6 +25,7 @@ from hotpatch_audit.errors import HotpatchAuditError
 from hotpatch_audit.report import rerender
 from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, manifest_digest, verify, write_manifest
 from hotpatch_audit.run.results import ResultsFileError, load_results, results_schema, write_json
+from hotpatch_audit.run.signing import SigningError, key_option, sign_manifest
 
 COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version", "mode", "inventory_sha256", "limit")
 EXIT_MERGED, EXIT_REFUSED, EXIT_INCOMPLETE = 0, 2, 3
@@ -221,13 +222,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dirs", nargs="+", type=Path, help="run directories to merge (e.g. one per shard)")
     parser.add_argument("--out", type=Path, required=True, help="the merged run directory to create")
     parser.add_argument("--allow-mixed", action="store_true", help="merge runs with different catalog/policy/as-of")
+    parser.add_argument(
+        "--sign-key", type=key_option, metavar="KEY", help="sign the merged manifest with this Ed25519 private key"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Merge, then print where the result is: 0 merged, 2 refused, 3 merged but incomplete (shards missing)."""
     try:
         merged = merge_runs(args.run_dirs, args.out, allow_mixed=args.allow_mixed)
-    except MergeError as err:
+        sign_manifest(args.out, args.sign_key)
+    except (MergeError, SigningError) as err:
         print(f"merge: {err}")  # noqa: T201 - command-line output
         return EXIT_REFUSED
     counts = f"{len(merged['guests'])} guests, {len(merged['results'])} results"

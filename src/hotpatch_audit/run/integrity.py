@@ -1,9 +1,10 @@
 """Integrity of a run directory: ``manifest.sha256`` over every file, and ``python -m hotpatch_audit verify``.
 
 The manifest is in sha256sum's format, so ``cd RUN_DIR && sha256sum -c manifest.sha256`` checks it as well.
-Verification reports every changed, missing and extra file. A manifest is no signature: whoever can change
-the files can rewrite it. The run therefore prints the manifest's own digest, to keep with the CI log or the
-change ticket, and ``verify`` prints it again for comparison.
+Verification reports every changed, missing and extra file. A manifest alone is no signature: whoever can
+change the files can rewrite it. The run therefore prints the manifest's own digest, to keep with the CI log or
+the change ticket, and ``verify`` prints it again for comparison; a run audited with ``--sign-key`` also carries
+``manifest.sha256.sig``, which ``verify --key PUB`` checks against the auditor's copy of the public key.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from hotpatch_audit.errors import HotpatchAuditError
+from hotpatch_audit.run.signing import SIGNATURE, SignatureError, load_public_key, signer, verify_signature
 
 MANIFEST = "manifest.sha256"
 _LINE = re.compile(r"^(\\?)([0-9a-f]{64}) [ *](.+)$")
-EXIT_VERIFIED, EXIT_MISMATCH, EXIT_CANNOT_VERIFY, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_VERIFIED, EXIT_MISMATCH, EXIT_CANNOT_VERIFY, EXIT_INCOMPLETE, EXIT_BAD_SIGNATURE = 0, 1, 2, 3, 4
 RESULTS = "results.json"
 
 
@@ -63,7 +65,7 @@ def sha256_file(path: Path) -> str:
 
 
 def file_digests(run_dir: Path) -> dict[str, str]:
-    """Digest of every file under `run_dir` except the manifest, keyed by POSIX path relative to it."""
+    """Digest of every file under `run_dir` except the manifest and its signature, keyed by POSIX path."""
     if not run_dir.is_dir():
         msg = f"{run_dir}: not a run directory"
         raise IntegrityError(msg)
@@ -75,7 +77,7 @@ def file_digests(run_dir: Path) -> dict[str, str]:
             kind = "a symbolic link" if path.is_symlink() else "not a regular file"
             msg = f"{run_dir}: {name} is {kind}: a run directory holds regular files only"
             raise IntegrityError(msg)
-        if path.is_file() and name != MANIFEST:
+        if path.is_file() and name not in (MANIFEST, SIGNATURE):
             digests[name] = sha256_file(path)
     return digests
 
@@ -182,23 +184,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept a run that results.json marks incomplete (interrupted, crashed or narrowed)",
     )
+    parser.add_argument(
+        "--key",
+        type=Path,
+        metavar="PUB",
+        help="Ed25519 public key (OpenSSH KEY.pub or PEM) the run must be signed with; kept outside the run directory",
+    )
+
+
+def _check_signature(run_dir: Path, key: Path | None) -> str:
+    """What verify says about the signature: checked against `key`, or only named when no key is given."""
+    if key is None:
+        found = signer(run_dir)
+        return f"; signed by {found} (not checked: give --key PUB)" if found else ""
+    if key.resolve().is_relative_to(run_dir.resolve()):
+        # Whoever rewrote the run could have replaced a key shipped inside it.
+        msg = f"--key {key}: the public key is inside the run directory: use the copy you received separately"
+        raise IntegrityError(msg)
+    public = load_public_key(key)
+    return f"; signature by {verify_signature(run_dir, public)} checked"
 
 
 def run(args: argparse.Namespace) -> int:
-    """Verify: 0 sealed and complete, 1 a file differs, 2 unverifiable, 3 sealed but incomplete."""
+    """Verify: 0 sealed and complete, 1 a file differs, 2 unverifiable, 3 sealed but incomplete, 4 bad signature."""
+    key: Path | None = args.key
     try:
+        if key is not None:
+            load_public_key(key)  # an unusable key cannot verify anything: exit 2, not 4
         result = verify(args.run_dir)
         digest = manifest_digest(args.run_dir)
         incomplete = incomplete_reason(args.run_dir)
+    except (IntegrityError, SignatureError) as err:
+        print(f"verify: {err}")  # noqa: T201 - command-line output
+        return EXIT_CANNOT_VERIFY
+    try:
+        signed = _check_signature(args.run_dir, key)
     except IntegrityError as err:
         print(f"verify: {err}")  # noqa: T201 - command-line output
         return EXIT_CANNOT_VERIFY
+    except SignatureError as err:
+        # Checked before the digests: with a forged manifest, "all files match" would mean nothing.
+        print(f"verify: {err}")  # noqa: T201 - command-line output
+        return EXIT_BAD_SIGNATURE
     if not result.ok:
         print(f"verify: {args.run_dir}: {len(result.problems())} difference(s) from {MANIFEST}:")  # noqa: T201
         for line in result.problems():
             print(f"  {line}")  # noqa: T201 - command-line output
         return EXIT_MISMATCH
-    sealed = f"{result.checked} files match {MANIFEST} (manifest sha256 {digest})"
+    sealed = f"{result.checked} files match {MANIFEST} (manifest sha256 {digest}){signed}"
     if incomplete is not None and not args.allow_incomplete:
         print(  # noqa: T201 - command-line output
             f"verify: {args.run_dir}: INCOMPLETE run ({incomplete}); {sealed}. Evidence of a complete audit needs "
