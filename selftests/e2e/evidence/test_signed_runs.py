@@ -26,6 +26,8 @@ def test_signed_run_verifies_and_a_forged_one_does_not(tmp_path: Path) -> None:
     assert "PRIVATE KEY" not in "".join(p.read_text(errors="replace") for p in run_dir.rglob("*") if p.is_file())
     signed_by = json.loads((run_dir / SIGNATURE).read_text())["key_fingerprint"]
     assert signed_by == fingerprint(load_public_key(public))
+    assert done.results["run"]["signer"] == signed_by  # sealed with the data it signs
+    assert signed_by in (run_dir / "report.html").read_text()
 
     ok = cli("verify", str(run_dir), "--key", str(public))
     assert ok.returncode == 0, ok.stdout

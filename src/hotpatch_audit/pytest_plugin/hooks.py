@@ -27,7 +27,7 @@ from hotpatch_audit.rules.findings import not_azure_edition
 from hotpatch_audit.rules.registry import Applies, ControlSpec, lookup, specs
 from hotpatch_audit.run.integrity import MANIFEST, write_manifest
 from hotpatch_audit.run.session import AuditOptions, AuditSession
-from hotpatch_audit.run.signing import key_option, sign_manifest
+from hotpatch_audit.run.signing import key_fingerprint, key_option, sign_manifest
 
 # The fixtures and the early hook this plugin provides by importing them.
 __all__ = ["audit", "facts", "pytest_load_initial_conftests", "updates", "winrm_host"]
@@ -143,6 +143,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "xmlpath", "missing") is None:
         config.option.xmlpath = str(run_dir / "junit.xml")
     recorder.run_dir = run_dir
+    sign_key = config.getoption("sign_key")
+    recorder.signer = key_fingerprint(sign_key) if sign_key is not None else None
 
 
 def _waivers(config: pytest.Config, session: AuditSession) -> WaiverBook:

@@ -36,6 +36,7 @@ class Recorder:
         self.ended: str | None = None  # why the run ended early (interrupted, crashed), None when it ran through
         self.evidence: tuple[str, ...] = ("results.json",)
         self.written = False
+        self.signer: str | None = None  # the fingerprint of the key that will sign the manifest, if any
         self._document: dict[str, Any] | None = None
 
     def remember(self, spec: ControlSpec) -> None:
@@ -148,6 +149,7 @@ class Recorder:
             shard=str(s.options.shard) if s.options.shard is not None else None,
             evidence=self.evidence,
             next_baseline=self._next_baselines(),
+            signer=self.signer,
             plaintext_basic=tuple(
                 g.name
                 for g in s.guests

@@ -25,7 +25,7 @@ from hotpatch_audit.errors import HotpatchAuditError
 from hotpatch_audit.report import rerender
 from hotpatch_audit.run.integrity import MANIFEST, IntegrityError, manifest_digest, verify, write_manifest
 from hotpatch_audit.run.results import ResultsFileError, load_results, results_schema, write_json
-from hotpatch_audit.run.signing import SigningError, key_option, sign_manifest
+from hotpatch_audit.run.signing import SigningError, key_fingerprint, key_option, sign_manifest
 
 COMPARED = ("catalog_sha256", "policy", "as_of", "suite_version", "mode", "inventory_sha256", "limit")
 EXIT_MERGED, EXIT_REFUSED, EXIT_INCOMPLETE = 0, 2, 3
@@ -51,7 +51,9 @@ def load_sealed(run_dir: Path) -> tuple[dict[str, Any], str]:
         raise MergeError(str(err)) from err
 
 
-def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False) -> dict[str, Any]:
+def merge_runs(
+    run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False, signer: str | None = None
+) -> dict[str, Any]:
     """Merge `run_dirs` into the new directory `out`; return the merged results document."""
     if len(run_dirs) < 2:
         msg = "merge needs at least two run directories"
@@ -74,6 +76,7 @@ def merge_runs(run_dirs: Sequence[Path], out: Path, *, allow_mixed: bool = False
         for facts in sorted((run_dir / "facts").glob("*.json")):
             shutil.copyfile(facts, out / "facts" / facts.name)
     merged = _merged_document(docs, [digest for _, digest in sealed])
+    merged["run"]["signer"] = signer  # the key that signs this merge, never an input's
     jsonschema.validate(merged, results_schema())
     write_json(out / "results.json", merged)
     _merge_junit([d / "junit.xml" for d in run_dirs], out / "junit.xml")
@@ -230,7 +233,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Merge, then print where the result is: 0 merged, 2 refused, 3 merged but incomplete (shards missing)."""
     try:
-        merged = merge_runs(args.run_dirs, args.out, allow_mixed=args.allow_mixed)
+        signer = key_fingerprint(args.sign_key) if args.sign_key is not None else None
+        merged = merge_runs(args.run_dirs, args.out, allow_mixed=args.allow_mixed, signer=signer)
         sign_manifest(args.out, args.sign_key)
     except (MergeError, SigningError) as err:
         print(f"merge: {err}")  # noqa: T201 - command-line output

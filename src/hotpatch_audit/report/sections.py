@@ -95,6 +95,8 @@ def header(doc: Mapping[str, Any], note: str) -> str:
         ("Policy", policy_text),
         ("Waivers", waiver_text),
     ]
+    if run.get("signer"):
+        rows.append(("Signed by", f"Ed25519 key {_code(run['signer'])} (manifest.sha256.sig)"))
     if run.get("merged_from"):
         rows.append(("Merged from", escape(", ".join(run["merged_from"]))))
     rows.extend((f"Input {escape(i['id'])}", _input_text(i)) for i in inputs)

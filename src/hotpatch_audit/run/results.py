@@ -74,6 +74,7 @@ class RunInfo:
     evidence: tuple[str, ...] = ()
     plaintext_basic: tuple[str, ...] = ()
     next_baseline: Mapping[str, str] = field(default_factory=dict)
+    signer: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for the results file."""
@@ -101,6 +102,7 @@ class RunInfo:
             "evidence": list(self.evidence),
             "plaintext_basic": list(self.plaintext_basic),
             "next_baseline": dict(self.next_baseline),
+            "signer": self.signer,
         }
 
 
