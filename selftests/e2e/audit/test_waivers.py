@@ -186,9 +186,8 @@ def test_an_active_waiver_turns_a_failure_into_waived_keeping_the_failure(waived
         "ticket": None,
         "underlying_outcome": "failed",
     }
-    assert "XFAIL tests/test_reboot.py::test_restarted_after_enablement[active] - waived: restart planned" in (
-        waived_run.output
-    )
+    assert "WAIVED  active  HP-04 (failed) VirtualizationBasedSecurityStatus is 1" in waived_run.output
+    assert "waiver #1 until 2026-12-31" in waived_run.output
 
 
 def test_a_waiver_on_an_error_outcome_keeps_the_error(waived_run: Run) -> None:
