@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -241,7 +242,7 @@ def test_junit_keeps_control_severity_guest_and_waiver(waived_run: Run) -> None:
     junit = ET.parse(waived_run.run_dir / "junit.xml")  # noqa: S314 - the suite's own output
     cases = {c.get("name"): c for c in junit.iter("testcase")}
     case = cases["test_restarted_after_enablement[soon]"]
-    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    props = {p.get("name"): p.get("value", "") for p in case.iter("property")}
     assert props["guest"] == "soon"
     assert props["control"] == "HP-04"
     assert props["severity"] == "high"
@@ -265,7 +266,7 @@ def test_the_html_report_shows_a_waived_result_as_an_expected_failure(waived_run
     assert rows["tests/test_reboot.py::test_restarted_after_enablement[soon]::setup"]["result"] == "XFailed"
 
 
-def _rows(run: Run) -> list[dict[str, object]]:
+def _rows(run: Run) -> list[dict[str, Any]]:
     return [t for tests in report_data(run.run_dir / "report.html")["tests"].values() for t in tests]
 
 

@@ -1,5 +1,7 @@
 """HP-01..HP-04 and HP-07: a passing and a failing example each, and unreadable facts give error."""
 
+from typing import Any
+
 import pytest
 
 from hotpatch_audit.errors import NotEvaluatedError
@@ -100,7 +102,8 @@ def test_hp04_passes_when_running_and_errors_when_unreadable() -> None:
     "marker", ["component_based_servicing", "windows_update", "pending_file_rename", "computer_rename"]
 )
 def test_hp07_each_marker_fails(marker: str) -> None:
-    finding = no_restart_pending(facts(**{f"reboot_pending__{marker}": True}))
+    pending: dict[str, Any] = {f"reboot_pending__{marker}": True}
+    finding = no_restart_pending(facts(**pending))
     assert not finding.compliant
     assert "restart pending" in finding.message
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 from collections.abc import Callable
 from datetime import date
 from types import ModuleType
@@ -65,7 +66,8 @@ class _Section:
 
 
 def _evaluator(module: ModuleType) -> Callable[[Any], Any]:
-    takes_ctx = len(module.evaluate.__code__.co_varnames[: module.evaluate.__code__.co_argcount]) == 2
+    # The signature, not the code object: a decorated (or mutation-tested) evaluate keeps its signature.
+    takes_ctx = len(inspect.signature(module.evaluate).parameters) == 2
     return (lambda f: module.evaluate(f, CTX)) if takes_ctx else module.evaluate
 
 
@@ -76,7 +78,8 @@ def _variants() -> list[GuestFacts]:
     out.append(facts(os__current_build=17763))
     for key in FACT_KEYS:
         section, _, name = key.partition(".")
-        out.append(facts(**{f"{section}__{name}": None}))
+        absent: dict[str, Any] = {f"{section}__{name}": None}
+        out.append(facts(**absent))
         out.append(facts(unreadable=(key,)))
     return out
 
