@@ -195,7 +195,8 @@ def _verdict(control: str, changes: dict[str, Any]) -> tuple[str, str]:
         finding = evaluate(guest, CTX) if len(inspect.signature(evaluate).parameters) == 2 else evaluate(guest)
     except NotEvaluatedError as err:
         return "error", str(err)
-    return ("passed" if finding.compliant else "failed"), finding.message
+    # Strictly a bool: a compliant of None must not read as "failed".
+    return {True: "passed", False: "failed"}[finding.compliant], finding.message
 
 
 @pytest.mark.parametrize(
