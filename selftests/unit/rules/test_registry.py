@@ -6,6 +6,7 @@ import pytest
 
 from hotpatch_audit.outcomes import Severity
 from hotpatch_audit.rules import registry
+from hotpatch_audit.rules.controls import BUILTIN
 from hotpatch_audit.rules.registry import Applies, ControlSpec, id_problem, lookup, register
 
 SITE = ControlSpec(id="SITE-01", title="Backup agent", severity=Severity.LOW, rationale="Site rule.")
@@ -13,7 +14,9 @@ SITE = ControlSpec(id="SITE-01", title="Backup agent", severity=Severity.LOW, ra
 
 @pytest.fixture(autouse=True)
 def _own_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Site controls registered here stay here: later tests see the built-in list only.
+    # Site controls registered here stay here: later tests see the built-in list only. The built-ins are
+    # registered (by importing them) before the copy, so the real registry keeps them.
+    assert len(BUILTIN) == 7
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
 
