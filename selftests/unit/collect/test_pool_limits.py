@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from hotpatch_audit.collect import pool
 from hotpatch_audit.collect.pool import Progress, RetryPolicy, collect_fleet
 from hotpatch_audit.collect.transport import CollectionFailure
 from hotpatch_audit.errors import FactsError
@@ -93,7 +92,7 @@ def test_only_transient_errors_are_retried_with_doubling_backoff(
 ) -> None:
     # Backoff is recorded, not slept, so the test takes no time and sees every delay.
     slept: list[float] = []
-    monkeypatch.setattr(pool.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     tried: list[str] = []
 
     def collect(guest: Guest, *, deadline_sec: float | None = None) -> dict[str, Any]:
@@ -110,7 +109,7 @@ def test_only_transient_errors_are_retried_with_doubling_backoff(
 
 def test_a_retry_that_would_end_past_the_deadline_is_not_made(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(pool.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
 
     def collect(guest: Guest, *, deadline_sec: float | None = None) -> dict[str, Any]:
         raise CollectionFailure("vm0: reset", transient=True, cause="reset")
