@@ -2,7 +2,8 @@
 
 One row per branch: the changes to the compliant WS2022 guest, the outcome (``passed``, ``failed`` or ``error``)
 and the whole message. Boundaries are included (WS2025 from 26100.1742, VBS status 1), and a known failure wins
-over an unreadable fact. HP-05 and HP-06 judge against the bundled release catalog as of 2026-05-27.
+over an unreadable fact. HP-05 and HP-06 judge against the bundled release catalog as of 2026-05-27, with a policy
+that accepts the private build 20348.5080 as 20348.5074.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from typing import Any
 
 import pytest
 
+from hotpatch_audit.calendar import Build
 from hotpatch_audit.errors import NotEvaluatedError
-from hotpatch_audit.inputs.policy import Policy
+from hotpatch_audit.inputs.policy import AcceptedBuild, Policy
 from hotpatch_audit.rules.catalog import load_catalog
 from hotpatch_audit.rules.controls import BUILTIN
 from hotpatch_audit.rules.findings import not_azure_edition
 from hotpatch_audit.rules.updates import UpdateContext
 from support import facts
 
-CTX = UpdateContext(load_catalog(), Policy(), date(2026, 5, 27))
+ACCEPTED = (AcceptedBuild(Build(20348, 5080), Build(20348, 5074), "private fix"),)
+CTX = UpdateContext(load_catalog(), Policy(accepted_builds=ACCEPTED), date(2026, 5, 27))
 RULES = {m.SPEC.id: m.evaluate for m in BUILTIN}
 
 # (control, case, changes to the compliant guest, outcome, message)
@@ -148,6 +151,12 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
      "build 20348.5300 is newer than the newest catalog release 20348.5139: catalog needs updating (--catalog)"),
     ("HP-05", "ubr unreadable", {"unreadable": ("os.ubr",)}, "error",
      "UBR (os.ubr) could not be read: Access is denied."),
+    ("HP-05", "unknown and behind", {"os__ubr": 5073}, "failed",
+     "build 20348.5073 is not in the catalog and older than every release since the expected 20348.5074 "
+     "(KB5087424, 2026-05 hotpatch, released 2026-05-12): install the latest release"),
+    ("HP-05", "accepted by policy", {"os__ubr": 5080}, "passed",
+     "installed 20348.5074 (KB5087424, 2026-05 hotpatch, released 2026-05-12) (accepted by policy as 20348.5074: "
+     "private fix); expected as of 2026-05-27: 20348.5074 (KB5087424, 2026-05 hotpatch, released 2026-05-12)"),
     ("HP-06", "compliant", {}, "passed",
      "installed 20348.5074 (KB5087424, 2026-05 hotpatch, released 2026-05-12) is on the hotpatch track"),
     ("HP-06", "standard update", {"os__ubr": 5139}, "failed",
@@ -158,6 +167,11 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
      "UBR (os.ubr) could not be read: Access is denied."),
     ("HP-06", "older than the catalog", {"os__ubr": 1}, "error",
      "build 20348.1 is not in the catalog: its track cannot be told"),
+    ("HP-06", "unknown and behind", {"os__ubr": 5073}, "error",
+     "build 20348.5073 is not in the catalog: its track cannot be told"),
+    ("HP-06", "accepted by policy", {"os__ubr": 5080}, "passed",
+     "installed 20348.5074 (KB5087424, 2026-05 hotpatch, released 2026-05-12) (accepted by policy as 20348.5074: "
+     "private fix) is on the hotpatch track"),
     ("HP-07", "compliant", {}, "passed",
      "no restart pending (CBS, Windows Update, file renames, computer rename)"),
     ("HP-07", "CBS", {"reboot_pending__component_based_servicing": True}, "failed",
