@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,12 +55,30 @@ def test_a_schema_problem_names_the_key_path(section: str, key: str, value: obje
     assert str(err.value) == f"vm.json: {problem}"
 
 
-def test_the_first_problem_is_shown_and_the_others_counted() -> None:
-    doc = facts_doc()
-    doc["os"]["edition_id"], doc["os"]["ubr"] = 7, "x"
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        (
+            {"os__edition_id": 7, "os__ubr": "x"},
+            "os.edition_id: 7 is not of type 'string', 'null' (and 1 more problems)",
+        ),
+        # The shallowest problem comes first, whatever order the schema checks in.
+        ({"os__ubr": "x", "errors": 5}, "errors: 5 is not of type 'array' (and 1 more problems)"),
+    ],
+)
+def test_the_first_problem_is_shown_and_the_others_counted(changes: dict[str, Any], problem: str) -> None:
     with pytest.raises(FactsError) as err:
-        parse_facts(doc, "vm.json")
-    assert str(err.value) == "vm.json: os.edition_id: 7 is not of type 'string', 'null' (and 1 more problems)"
+        parse_facts(facts_doc(**changes), "vm.json")
+    assert str(err.value) == f"vm.json: {problem}"
+
+
+@pytest.mark.parametrize(("length", "shown"), [(125, "'null'"), (126, "'n...")])
+def test_a_long_problem_is_cut_at_160_characters(length: int, shown: str) -> None:
+    with pytest.raises(FactsError) as err:
+        parse_facts(facts_doc(os__ubr="x" * length), "vm.json")
+    problem = str(err.value).removeprefix("vm.json: os.ubr: ")
+    assert len(problem) == 160
+    assert problem.endswith(f"is not of type 'integer', {shown}")
 
 
 @pytest.mark.parametrize(
@@ -95,11 +115,16 @@ def test_the_typed_facts_carry_every_value() -> None:
 
 
 @pytest.mark.parametrize("text", ["2026-05-27T06:00:00Z", "2026-05-27T08:00:00+02:00", "2026-05-27T06:00:00+00:00"])
-def test_a_timestamp_is_read_as_utc(text: str) -> None:
-    parsed = parse_timestamp(text)
+def test_a_timestamp_is_read_as_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        parsed = parse_timestamp(text)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert parsed == datetime(2026, 5, 27, 6, 0, tzinfo=UTC)
-    assert parsed.utcoffset() is not None
-    assert parsed.tzinfo == UTC
+    assert parsed.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -112,6 +137,7 @@ def test_a_timestamp_is_read_as_utc(text: str) -> None:
             ": cannot read facts file: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
         ),
         (json.dumps(facts_doc("other")), ": guest: the file is for 'other', expected 'vm'"),
+        (json.dumps(facts_doc(os__ubr="x")), ": os.ubr: 'x' is not of type 'integer', 'null'"),
     ],
 )
 def test_a_facts_file_problem_names_the_file(tmp_path: Path, content: str | bytes | None, problem: str) -> None:
