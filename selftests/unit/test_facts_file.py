@@ -15,7 +15,7 @@ from hotpatch_audit.facts import Hotfix, facts_filename, facts_path, load_facts_
 from support import facts_doc
 
 
-@pytest.mark.parametrize("guest", ["vm", "v.m", "hci-vm-07", "x" * 250])
+@pytest.mark.parametrize("guest", ["vm", "v.m", "hci-vm-07", "WEB-X1", "x" * 250])
 def test_a_guest_name_is_its_facts_file_name(tmp_path: Path, guest: str) -> None:
     assert facts_filename(guest) == f"{guest}.json"
     assert facts_path(tmp_path, guest) == tmp_path / f"{guest}.json"
@@ -106,6 +106,11 @@ def test_the_typed_facts_carry_every_value() -> None:
     doc = facts_doc(hotfixes=[{"id": "KB1", "description": "Update", "installed_on": "2026-05-13"}, {"id": "KB2"}])
     facts = parse_facts(doc, "vm.json")
     assert (facts.guest, facts.collector_version) == ("vm", "1.0.0")
+    assert (facts.os.edition_id, facts.os.installation_type, facts.os.display_version) == (
+        "ServerTurbineCor",
+        "Server Core",
+        "21H2",
+    )
     assert facts.collected_at == datetime(2026, 5, 27, 6, 0, tzinfo=UTC)
     assert facts.os.last_boot_up_time == datetime(2026, 4, 15, 2, 10, tzinfo=UTC)
     assert facts.hotfixes == (Hotfix("KB1", "Update", date(2026, 5, 13)), Hotfix("KB2", None, None))

@@ -63,6 +63,20 @@ def test_a_reason_without_ticket() -> None:
     assert waiver_reason(waiver) == "waived: j (approved by CAB until 2026-06-30)"
 
 
+@pytest.mark.parametrize(
+    ("fields", "guests", "expires"),
+    [
+        ({"expires": "'2026-06-30'"}, ("a",), date(2026, 6, 30)),  # a quoted date is text, read as a date
+        ({"guests": "[XX, 'web:db']"}, ("XX", "web:db"), date(2026, 1, 1)),
+    ],
+)
+def test_an_entry_loads(tmp_path: Path, fields: dict[str, str], guests: tuple[str, ...], expires: date) -> None:
+    path = tmp_path / "w.yml"
+    path.write_text(flow(**fields))
+    (waiver,) = load_waivers(path).waivers
+    assert (waiver.guests, waiver.expires) == (guests, expires)
+
+
 @pytest.mark.parametrize("text", ["waivers:\n", "waivers: []\n"])
 def test_an_empty_waiver_list_loads(tmp_path: Path, text: str) -> None:
     path = tmp_path / "w.yml"
@@ -102,6 +116,8 @@ WHERE = ":2: waivers.0"
             f"{WHERE}.guests.0: '~web[' is not a valid regular expression: unterminated character set at position 3",
         ),
         (flow(guests="[',']"), f"{WHERE}.guests.0: ',' contains no host pattern"),
+        (flow(control="[HP-04]"), f"{WHERE}.control: must be non-empty text, found a list"),
+        (flow(guests="[[a]]"), f"{WHERE}.guests.0: must be non-empty text, found a list"),
         (
             flow(control="HP-4"),
             f"{WHERE}.control: unknown control 'HP-4': not a control id (expected e.g. HP-04 or SITE-01)",
@@ -168,6 +184,7 @@ def test_patterns_match_guest_and_group_names(tmp_path: Path, inventory: Path) -
 
 def test_no_waiver_file_waives_nothing(inventory: Path) -> None:
     book = WaiverBook.resolve(None, load_inventory(inventory), AS_OF)
+    assert book.as_of == AS_OF
     assert (book.waivers, book.find("web-1", "HP-04").active, book.summary(["web-1"], {})) == ((), None, None)
     assert notes_for_people(None) == []
 
@@ -195,6 +212,7 @@ def test_the_longest_running_active_waiver_applies(tmp_path: Path, inventory: Pa
         {"guests": "web-1", "control": "HP-04", "expires": "2026-01-01"},
         {"guests": "web-1", "control": "HP-04", "expires": "2026-02-01"},
         {"guests": "web-1", "control": "HP-04", "expires": "2026-09-01"},
+        {"guests": "web-1", "control": "HP-04", "expires": "2026-02-01"},
     )
     book = WaiverBook.resolve(load_waivers(path), load_inventory(inventory), AS_OF)
     match = book.find("web-1", "HP-04")
@@ -268,7 +286,7 @@ def test_the_summary_lists_every_waiver_with_its_state_reach_and_notes(tmp_path:
 
 def test_a_note_without_a_line_names_the_file_alone() -> None:
     entry = _entry(1, "web", "HP-04", "j", "2026-06-01", "expiring", line=None, notes=["expires in 5 days"])
-    summary = {"source": "w.yml", "entries": [entry]}
+    summary = {"source": "w.yml", "entries": [entry | {"guests": ["web", "db"]}]}
     assert notes_for_people(summary) == [
-        "waiver #1 HP-04 on web (w.yml, approved by CAB, expires 2026-06-01): expires in 5 days"
+        "waiver #1 HP-04 on web, db (w.yml, approved by CAB, expires 2026-06-01): expires in 5 days"
     ]
