@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ FAIL_HP07 = {"reboot_pending__windows_update": True}
 ERROR_HP04 = {"unreadable": ("security.vbs_status",)}
 
 
-def write_fleet(tmp: Path, guests: dict[str, dict[str, Any]], groups: dict[str, list[str]] | None = None) -> Path:
+def write_fleet(
+    tmp: Path, guests: Mapping[str, dict[str, Any] | None], groups: dict[str, list[str]] | None = None
+) -> Path:
     """Facts for each guest (``changes`` for facts_doc, ``None`` for no facts file) and an inventory."""
     for name, changes in guests.items():
         if changes is not None:

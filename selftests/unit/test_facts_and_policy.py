@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_design_example_parses() -> None:
         ({"schema_version": 3}, "schema_version", "is not one of [1, 2]"),
     ],
 )
-def test_invalid_facts_name_the_key_path(change: dict[str, object], where: str, problem: str) -> None:
+def test_invalid_facts_name_the_key_path(change: dict[str, Any], where: str, problem: str) -> None:
     with pytest.raises(FactsError) as err:
         parse_facts(facts_doc(**change), "vm.json")
     assert str(err.value).startswith(f"vm.json: {where}: ")

@@ -183,7 +183,7 @@ def _failures(ntlm: Inventory, basic: Inventory) -> list[BaseException]:
         guest_with(ntlm.guests["hci-vm-01"], password_env="HOTPATCH_SELFTEST_UNSET"),
         guest_with(ntlm.guests["hci-vm-01"], password=Secret("{{ vault_" + PASSWORD + " }}"), password_env=None),
     ]
-    failures = []
+    failures: list[BaseException] = []
     for guest in guests:
         with pytest.raises(CollectionError) as caught:
             collect(guest)

@@ -61,7 +61,7 @@ def test_a_syntax_error_is_caught(good: str, bad: str) -> None:
 def test_engine_is_read_only_and_quiet() -> None:
     tree = Parser(POWERSHELL).parse(build_script().encode())
     captures = QueryCursor(Query(POWERSHELL, "(command command_name: (command_name) @name)")).captures(tree.root_node)
-    assert {n.text.decode() for n in captures["name"]} <= ALLOWED_COMMANDS
+    assert {(n.text or b"").decode() for n in captures["name"]} <= ALLOWED_COMMANDS
     assert [w for w in WRITES if w in ENGINE] == []
     assert "$ProgressPreference = 'SilentlyContinue'" in ENGINE
     assert ENGINE.count("OpenSubKey((Get-HklmSubPath -Path $Path), $false)") == 2  # opened read-only

@@ -1,6 +1,7 @@
 """HP-01..HP-04 and HP-07: passing, failing and error examples on recorded facts (HP-05/06/08/09 elsewhere)."""
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -220,7 +221,8 @@ def test_hp04_fails_when_the_last_boot_is_before_the_enrollment_package() -> Non
     ],
 )  # fmt: skip
 def test_hp07_each_marker_fails(marker: str) -> None:
-    finding = no_restart_pending(facts(**{f"reboot_pending__{marker}": True}))
+    pending: dict[str, Any] = {f"reboot_pending__{marker}": True}
+    finding = no_restart_pending(facts(**pending))
     assert not finding.compliant
     assert "restart pending" in finding.message
 

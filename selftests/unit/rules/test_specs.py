@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 from collections.abc import Callable
 from datetime import date
 from types import ModuleType
@@ -75,7 +76,8 @@ class _Section:
 
 
 def _evaluator(module: ModuleType, as_of: date = CTX.as_of) -> Callable[[Any], Any]:
-    takes_ctx = len(module.evaluate.__code__.co_varnames[: module.evaluate.__code__.co_argcount]) == 2
+    # The signature, not the code object: a decorated (or mutation-tested) evaluate keeps its signature.
+    takes_ctx = len(inspect.signature(module.evaluate).parameters) == 2
     ctx = dataclasses.replace(CTX, as_of=as_of)
     return (lambda f: module.evaluate(f, ctx)) if takes_ctx else module.evaluate
 
@@ -96,7 +98,8 @@ def _variants() -> list[GuestFacts]:
     for base in ({}, {"os__ubr": 5020, "hotfixes": [BASELINE_2026_04]}):
         for key in FACT_KEYS:
             section, _, name = key.partition(".")
-            out.append(facts(**{**base, f"{section}__{name}": None}))
+            absent: dict[str, Any] = {**base, f"{section}__{name}": None}
+            out.append(facts(**absent))
             out.append(facts(**base, unreadable=(key,)))
     return out
 

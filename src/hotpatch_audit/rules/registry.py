@@ -102,11 +102,6 @@ def builtin_ids() -> tuple[str, ...]:
     return tuple(s.id for s in specs() if s.id.startswith(BUILTIN_PREFIX))
 
 
-def is_site_id(control_id: str) -> bool:
-    """A well-formed id that is not a built-in one: a site's own control, declared by its check."""
-    return bool(CONTROL_ID.match(control_id)) and not control_id.startswith(BUILTIN_PREFIX)
-
-
 def id_problem(control_id: str) -> str | None:
     """Why `control_id` cannot name a control in a policy or waiver file, or None when it can.
 
