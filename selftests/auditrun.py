@@ -14,9 +14,9 @@ from support import Run, facts_doc, run_audit, write_facts
 AS_OF = "2026-05-27"
 
 # Facts changes (see support.facts_doc) that make exactly one control fail or error.
-FAIL_HP04 = {"security__vbs_status": 1}
-FAIL_HP07 = {"reboot_pending__windows_update": True}
-ERROR_HP04 = {"unreadable": ("security.vbs_status",)}
+FAIL_HP04: dict[str, Any] = {"security__vbs_status": 1}
+FAIL_HP07: dict[str, Any] = {"reboot_pending__windows_update": True}
+ERROR_HP04: dict[str, Any] = {"unreadable": ("security.vbs_status",)}
 
 
 def write_fleet(

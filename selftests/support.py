@@ -85,8 +85,10 @@ def facts_doc(guest: str = "vm", *, unreadable: tuple[str, ...] = (), **changes:
     return doc
 
 
-def facts(guest: str = "vm", *, unreadable: tuple[str, ...] = (), **changes: Any) -> GuestFacts:
-    """Typed facts built like :func:`facts_doc`."""
+def facts(**changes: Any) -> GuestFacts:
+    """Typed facts built like :func:`facts_doc` (``guest`` and ``unreadable`` may be among the changes)."""
+    guest = str(changes.pop("guest", "vm"))
+    unreadable = tuple(changes.pop("unreadable", ()))
     return parse_facts(facts_doc(guest, unreadable=unreadable, **changes), "selftest")
 
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from auditrun import audit, write_fleet
 from hotpatch_audit.rules.registry import builtin_ids
 from support import REPO, Run, run_audit
 
-TWO = {"vm-1": {}, "vm-2": {}}
+TWO: dict[str, dict[str, Any] | None] = {"vm-1": {}, "vm-2": {}}
 
 
 def verify(run_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:

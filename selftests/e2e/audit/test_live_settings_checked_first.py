@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ CASES = {
 
 
 @pytest.fixture
-def listener() -> tuple[int, list[int]]:
+def listener() -> Iterator[tuple[int, list[int]]]:
     """A loopback port that counts the connections it is offered."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -33,7 +33,10 @@ from support import REPO, run_audit
 pytestmark = pytest.mark.e2e
 
 DEPLOY = REPO / "deploy"
-GUESTS = {f"hci-vm-{i:02d}": {} for i in range(1, 13)} | {"hci-vm-13": FAIL_HP04, "hci-vm-14": FAIL_HP07}
+GUESTS: dict[str, dict[str, Any] | None] = {f"hci-vm-{i:02d}": {} for i in range(1, 13)} | {
+    "hci-vm-13": FAIL_HP04,
+    "hci-vm-14": FAIL_HP07,
+}
 ENGINE_VARIABLES = (
     "JOB_COMPLETION_INDEX", "HOTPATCH_SHARD_COUNT", "SYSTEM_JOBPOSITIONINPHASE", "SYSTEM_TOTALJOBSINPHASE",
     "CI_NODE_INDEX", "CI_NODE_TOTAL",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,7 +14,7 @@ from auditrun import FAIL_HP04, write_fleet
 from support import REPO, Run, run_audit
 
 # hci-vm-02 is compliant, then fails HP-04 (VBS stopped running), then is fixed; hci-vm-03 fails every week.
-WEEKS = (("2026-05-27", {}), ("2026-06-03", FAIL_HP04), ("2026-06-10", {}))
+WEEKS: tuple[tuple[str, dict[str, Any]], ...] = (("2026-05-27", {}), ("2026-06-03", FAIL_HP04), ("2026-06-10", {}))
 
 
 def make_key(directory: Path, name: str = "audit") -> tuple[Path, Path]:

@@ -140,7 +140,8 @@ def test_systemd_units_verify_and_the_service_plays(tmp_path: Path) -> None:
     env.update(HOTPATCH_REPORTS=str(reports), HOTPATCH_KEEP="2", CREDENTIALS_DIRECTORY=str(credentials))
     command = [words[0], str(root / "deploy" / "scheduled" / "weekly-audit.sh")]
     codes = []
-    for week, changes in enumerate(({}, FAIL_HP04, ERROR_HP04)):
+    weeks: tuple[dict[str, Any], ...] = ({}, FAIL_HP04, ERROR_HP04)
+    for week, changes in enumerate(weeks):
         week_env = {**env, **fleet(tmp_path, f"week-{week}", changes)}
         done = subprocess.run(
             command, cwd=root, env={**base_env(), **week_env}, capture_output=True, text=True, check=False
@@ -219,7 +220,11 @@ def test_azure_pipelines_weekly_and_the_readiness_gate(tmp_path: Path) -> None:
     assert [p["name"] for p in gate["parameters"]] == ["inventory", "auditArgs"]
     step = next(s for s in gate["steps"] if s.get("displayName") == "readiness gate")
     assert any(s.get("condition") == "always()" for s in gate["steps"] if "publish" in s)
-    cases = (({}, 0, "READY"), (FAIL_HP04, 1, "NOT READY"), (ERROR_HP04, 6, "COULD NOT CHECK"))
+    cases: tuple[tuple[dict[str, Any], int, str], ...] = (
+        ({}, 0, "READY"),
+        (FAIL_HP04, 1, "NOT READY"),
+        (ERROR_HP04, 6, "COULD NOT CHECK"),
+    )
     for number, (changes, code, says) in enumerate(cases):
         target = fleet(tmp_path, f"gate-{number}", changes)
         params = {"${{ parameters.inventory }}": target["HOTPATCH_INVENTORY"]}

@@ -45,7 +45,7 @@ def url(running: RunningFleet, guest: str = "hci-vm-01") -> str:
 
 
 def protocol(running: RunningFleet, transport: str = "ntlm") -> Protocol:
-    return Protocol(url(running), transport=transport, username="auditor", password=PASSWORD)
+    return Protocol(url(running), transport=transport, username="auditor", password=PASSWORD)  # type: ignore[arg-type]
 
 
 def product_version(response: bytes) -> str:

@@ -88,12 +88,12 @@ def test_dotnet_calls_run_only_in_full_language_mode() -> None:
     found, stack = [], [tree.root_node]
     while stack:
         node = stack.pop()
-        text = node.text.decode()
+        text = (node.text or b"").decode()
         if node.type == "invokation_expression" and ("]::" in text or text.startswith("$Hklm") or "$key." in text):
             found.append(node)
         stack.extend(node.children)
     assert len(found) >= 6  # OpenBaseKey, two OpenSubKey, GetValue, Close, ToBase64String...
-    outside = [n.text.decode() for n in found if not _in_full_language_branch(n)]
+    outside = [(n.text or b"").decode() for n in found if not _in_full_language_branch(n)]
     assert outside == []
 
 

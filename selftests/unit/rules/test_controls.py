@@ -6,9 +6,10 @@ from typing import Any
 import pytest
 
 from hotpatch_audit.errors import NotEvaluatedError
-from hotpatch_audit.facts import parse_facts
+from hotpatch_audit.facts import GuestFacts, parse_facts
 from hotpatch_audit.inputs.policy import Policy
 from hotpatch_audit.rules.catalog import load_catalog
+from hotpatch_audit.rules.findings import Finding
 from hotpatch_audit.rules.findings import not_azure_edition as is_not_azure_edition
 from hotpatch_audit.rules.hp01_image import evaluate as azure_edition_image
 from hotpatch_audit.rules.hp02_platform import evaluate as platform_prerequisites
@@ -26,8 +27,8 @@ def hotfix(kb: str, day: str | None = None) -> dict[str, str | None]:
     return {"id": kb, "description": "Security Update", "installed_on": day}
 
 
-def hotpatch_enrolled(guest: object) -> object:
-    return enrollment(guest, CTX)  # type: ignore[arg-type]
+def hotpatch_enrolled(guest: GuestFacts) -> Finding:
+    return enrollment(guest, CTX)
 
 
 @pytest.mark.parametrize(("sku", "build"), [(407, 20348), (408, 20348), (407, 26100), (408, 26100)])
