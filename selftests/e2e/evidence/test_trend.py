@@ -44,7 +44,7 @@ def test_a_guest_newly_failing_then_fixed(weeks: tuple[Path, list[Run]]) -> None
     assert second["newly_fixed"] == ["hci-vm-02"]
     assert trend["failing_in_every_run"] == ["hci-vm-03"]
     assert [r["controls"]["HP-04"]["compliance"] for r in trend["runs"]] == [0.6667, 0.3333, 0.6667]
-    assert trend["restarts_per_month"] is None  # no run has history facts: the section is left out
+    assert trend["restarts_per_month"] == {"2026-01": 3, "2026-04": 3}  # each guest's starts, counted once
     assert trend["skipped"] == []
 
 
@@ -67,7 +67,7 @@ def test_page_is_written_inert_and_names_the_changes(weeks: tuple[Path, list[Run
     assert "script-src 'none'" in page
     assert "<svg" in page
     assert "hci-vm-02 (HP-04)" in page
-    assert 'id="restarts"' not in page
+    assert 'id="restarts"' in page  # the recorded guests' facts carry a restart history
     inside = cli("trend", str(reports), "--out", str(next(reports.iterdir()) / "trend.html"))
     assert inside.returncode == 2  # would break that run's seal
     assert "inside a sealed run directory" in inside.stderr
@@ -116,12 +116,21 @@ def test_restarts_per_month_from_history_facts(weeks: tuple[Path, list[Run]], tm
         runs[0].run_dir.name: ["2026-04-15T02:10:00Z", "2026-05-13T03:00:00Z"],
         runs[2].run_dir.name: ["2026-05-13T03:00:00Z", "2026-06-10T03:00:00Z"],  # one seen by both runs
     }
+    for facts_file in reports.glob("*/facts/*.json"):  # only the history written below counts
+        stripped = json.loads(facts_file.read_text())
+        stripped.pop("history", None)
+        stripped["schema_version"] = 1
+        facts_file.write_text(json.dumps(stripped))
+    for run_dir in reports.iterdir():
+        if run_dir.is_dir():
+            write_manifest(run_dir)
     for name, times in boots.items():
         path = reports / name / "facts" / "hci-vm-01.json"
         facts = json.loads(path.read_text())
         events = [{"time": t, "id": 12, "source": "Microsoft-Windows-Kernel-General"} for t in times]
         events.append({"time": "2026-05-20T00:00:00Z", "id": 6006, "source": "EventLog"})  # a shutdown, not a start
         facts["history"] = {"log_start": "2026-01-01T00:00:00Z", "events": events}
+        facts["schema_version"] = 2
         path.write_text(json.dumps(facts))
         write_manifest(reports / name)
     code, trend, err = trend_json(str(reports))
