@@ -20,6 +20,7 @@ What testinfra's ``winrm://`` backend cannot do, and how it is done here:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -27,6 +28,7 @@ import threading
 import time
 import traceback
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -50,6 +52,15 @@ from hotpatch_audit.collect.powershell import (
     CommandOutput,
     powershell_command,
     stdin_payload,
+)
+from hotpatch_audit.collect.kerberos import (
+    KerberosSettings,
+    KerberosSettingsError,
+    KerberosTicketError,
+    describe_kerberos,
+    kerberos_settings,
+    managed_ticket,
+    thread_ccache,
 )
 from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.inputs.inventory import Connection, Guest
@@ -139,9 +150,17 @@ def connection_args(guest: Guest) -> dict[str, Any]:
             cause="settings",
         )
     password = None if conn.transport == "certificate" else resolve_password(guest)
+    kerberos: dict[str, Any] = {}
     if conn.transport == "certificate":
         _check_certificate(name, conn)
-    elif conn.transport != "kerberos" and (not conn.user or password is None):
+    elif conn.transport == "kerberos":
+        settings = _kerberos(guest, password)
+        kerberos = {
+            "service": settings.service,
+            "kerberos_hostname_override": settings.hostname,
+            "kerberos_delegation": settings.delegation,
+        }
+    elif not conn.user or password is None:
         missing = "ansible_user" if not conn.user else "a password (set hotpatch_password_env)"
         raise CollectionFailure(f"{name}: transport {conn.transport} needs {missing}", cause="settings")
     if conn.scheme == "https" or conn.server_cert_validation == "ignore":
@@ -161,7 +180,20 @@ def connection_args(guest: Guest) -> dict[str, Any]:
         "operation_timeout_sec": conn.operation_timeout_sec,
         "message_encryption": "auto",  # encrypts NTLM, Kerberos and CredSSP over http
         "proxy": None,  # WinRM goes direct: web proxies from the environment would hijack it
+        **kerberos,
     }
+
+
+def _kerberos(guest: Guest, password: str | None) -> KerberosSettings:
+    conn = guest.connection
+    try:
+        settings = kerberos_settings(conn.host, guest.vars, has_password=password is not None)
+    except KerberosSettingsError as err:
+        raise CollectionFailure(f"{guest.name}: {err}", cause="settings") from err
+    if settings.kinit_mode == "managed" and (not conn.user or password is None):
+        missing = "ansible_user" if not conn.user else "a password (set hotpatch_password_env)"
+        raise CollectionFailure(f"{guest.name}: ansible_winrm_kinit_mode managed needs {missing}", cause="settings")
+    return settings
 
 
 def _check_certificate(name: str, conn: Connection) -> None:
@@ -180,6 +212,8 @@ class WinRMTransport:
         self.deadline_sec = 3.0 * guest.connection.operation_timeout_sec if deadline_sec is None else deadline_sec
         self._args = connection_args(guest)
         self._secret = str.__str__(self._args["password"]) if self._args["password"] else None
+        self._kerberos = _kerberos(guest, self._secret) if guest.connection.transport == "kerberos" else None
+        self._ccache: bytes | None = None  # the private ticket cache of kinit_mode managed, once obtained
         self._lock = threading.Lock()
         self._protocol: winrm.protocol.Protocol | None = None
         self._shell_id: str | None = None
@@ -219,7 +253,7 @@ class WinRMTransport:
 
     def _execute(self, command: str, stdin: bytes | None, deadline_sec: float | None) -> CommandOutput:
         deadline = time.monotonic() + (self.deadline_sec if deadline_sec is None else deadline_sec)
-        with self._lock:
+        with self._lock, self._ticket_cache():
             try:
                 protocol, shell_id = self._shell()
                 command_id = protocol.run_command(shell_id, command, console_mode_stdin=stdin is None)
@@ -235,6 +269,21 @@ class WinRMTransport:
                 self._drop()
                 raise self._failure(err) from _safe_cause(err, self._secret)
         return output
+
+    @contextlib.contextmanager
+    def _ticket_cache(self) -> Iterator[None]:
+        """Use the guest's managed ticket cache in this thread (kinit first); the default cache otherwise."""
+        settings = self._kerberos
+        if settings is not None and settings.kinit_mode == "managed" and self._ccache is None:
+            user, secret = self.guest.connection.user, self._secret
+            if user is None or secret is None:
+                raise CollectionFailure(f"{self.guest.name}: kinit_mode managed needs a user and a password")
+            try:
+                self._ccache = managed_ticket(user, secret, forwardable=settings.delegation)
+            except KerberosTicketError as err:
+                raise self._failure(err) from None  # the error holds no secret; its traceback would hold it
+        with thread_ccache(self._ccache):
+            yield
 
     def _shell(self) -> tuple[winrm.protocol.Protocol, str]:
         if self._protocol is None:
@@ -277,7 +326,7 @@ class WinRMTransport:
         self._protocol = self._shell_id = None
 
     def _failure(self, err: BaseException) -> CollectionFailure:
-        cause, text, transient = _describe(err, self.guest.connection)
+        cause, text, transient = _describe(err, self.guest.connection, self._kerberos)
         if self._secret:
             text = text.replace(self._secret, "********")
         return CollectionFailure(f"{self.guest.name}: {text}", transient=transient, cause=cause)
@@ -331,9 +380,13 @@ def _wire_host(transport: WinRMTransport) -> Any:
     return host
 
 
-def _describe(err: BaseException, conn: Connection) -> tuple[str, str, bool]:
+def _describe(err: BaseException, conn: Connection, kerberos: KerberosSettings | None) -> tuple[str, str, bool]:
     """(cause, one-line text, transient) for an exception raised while talking to the guest."""
     where = conn.endpoint
+    if kerberos is not None:
+        found = _kerberos_problem(err, conn, kerberos)
+        if found is not None:
+            return found
     if isinstance(err, _OutputTooLarge):
         limit = MAX_OUTPUT_BYTES // (1024 * 1024)
         return (
@@ -374,6 +427,25 @@ def _describe(err: BaseException, conn: Connection) -> tuple[str, str, bool]:
     if isinstance(err, ET.ParseError | StopIteration | AssertionError | KeyError):
         return "protocol", f"malformed WS-Management response from {where}", False
     return "other", f"{type(err).__name__}: {_one_line(err)}", False
+
+
+def _kerberos_problem(err: BaseException, conn: Connection, kerberos: KerberosSettings) -> tuple[str, str, bool] | None:
+    if isinstance(err, InvalidCredentialsError):
+        # The guest could not accept the ticket: its keytab lacks the key (SPN of another account), or the
+        # ticket is outside its validity at the guest's clock.
+        return (
+            "ticket-refused",
+            f"Kerberos: the guest refused the ticket for {kerberos.spn} (HTTP 401): check the SPN belongs to this "
+            "guest's computer account (setspn -Q) and the guest's clock",
+            False,
+        )
+    for cause in _causes(err):
+        if isinstance(cause, KerberosTicketError) or type(cause).__name__ == "KerberosExchangeError":
+            found = describe_kerberos(str(cause), kerberos, conn.user)
+            if found is not None:
+                return (*found, found[0] == "kdc-unreachable")
+            return "kerberos", f"Kerberos failed for {kerberos.spn}: {_one_line(cause)}", False
+    return None
 
 
 def _connection_problem(err: BaseException, where: str) -> tuple[str, str, bool]:

@@ -56,6 +56,7 @@ class _GuestServer(ThreadingHTTPServer):
         password: str,
         connections: set[socket.socket],
         tls: ssl.SSLContext | None,
+        kerberos_spn: str | None,
     ) -> None:
         super().__init__((LOOPBACK, 0), _Handler)
         if tls is not None:
@@ -64,6 +65,7 @@ class _GuestServer(ThreadingHTTPServer):
         self.runtime = GuestRuntime(state)
         self.user, self.password = fleet.user, password
         self.basic_allowed = tls is not None or fleet.allow_unencrypted
+        self.kerberos_spn = kerberos_spn
         self._connections = connections
 
     def server_bind(self) -> None:
@@ -104,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.password,
             refuse=state.faults.credentials_refused,
             basic_allowed=self.server.basic_allowed,
+            kerberos_spn=self.server.kerberos_spn,
+            certificate_user=_certificate_subject(self.request),
         )
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -116,15 +120,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, identify_response())
             return
         authorization = self.headers.get("Authorization", "")
-        if authorization or not self.auth.ntlm_done:
+        mutual: list[str] = []
+        if authorization or not self.auth.done:
             ok, challenges = self.auth.check(authorization)
-            if ok and self.auth.ntlm_done and authorization:
-                self.server.runtime.count("ntlm-handshake")
+            if ok and self.auth.done and authorization:
+                self.server.runtime.count(f"{self.auth.mechanism}-handshake")
+                mutual = [self.auth.final_token] if self.auth.final_token else []
             if not ok:
                 self._reply(401, b"", challenges=challenges)
                 return
         if not body:
-            self._reply(200, b"")  # pywinrm's empty POST that sets up NTLM encryption
+            self._reply(200, b"", challenges=mutual)  # pywinrm's empty POST that sets up message encryption
             return
         encrypted = "multipart/encrypted" in self.headers.get("Content-Type", "")
         try:
@@ -135,9 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, response = self.server.runtime.handle(request)
         if encrypted:
-            self._reply(status, self.auth.encrypt(response), content_type=ENCRYPTED_TYPE)
+            self._reply(status, self.auth.encrypt(response), challenges=mutual, content_type=ENCRYPTED_TYPE)
         else:
-            self._reply(status, response)
+            self._reply(status, response, challenges=mutual)
 
     def _reply(
         self,
@@ -155,6 +161,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def _certificate_subject(connection: Any) -> str | None:
+    """The common name of the client certificate TLS verified on `connection`, if the client sent one."""
+    if not isinstance(connection, ssl.SSLSocket):
+        return None
+    for rdn in (connection.getpeercert() or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
 
 
 def _is_identify(body: bytes) -> bool:
@@ -215,8 +232,14 @@ def serve_fleet(
     password: str | None = None,
     password_env: str | None = None,
     tls: ssl.SSLContext | None = None,
+    kerberos_domain: str | None = None,
 ) -> Iterator[RunningFleet]:
     """Serve every guest of `fleet` until the context exits; over https when a server `tls` context is given.
+
+    With `kerberos_domain`, guest ``NAME`` also accepts Kerberos for the service principal
+    ``HTTP/NAME.<kerberos_domain>``, whose key must be in the keytab named by ``KRB5_KTNAME``. A `tls` context
+    that requests client certificates (``verify_mode`` optional or required, a CA loaded) enables certificate
+    authentication: a certificate TLS verified whose subject common name is the fleet's user is that user.
 
     The password is `password`, else the value of the fleet's password variable (or `password_env`), else the
     fleet's demo password; in the last case the variable is set for this process while the fleet runs, so that
@@ -243,7 +266,8 @@ def serve_fleet(
                     closed.append(sock)
                     ports[state.name] = sock.getsockname()[1]
                 else:
-                    servers.append(_GuestServer(state, model, secret, connections, tls))
+                    spn = f"HTTP@{state.name}.{kerberos_domain}" if kerberos_domain else None
+                    servers.append(_GuestServer(state, model, secret, connections, tls, spn))
                     ports[state.name] = servers[-1].server_address[1]
             with _accepting(servers):
                 yield RunningFleet(model, ports, env_name, "https" if tls else "http", servers)
