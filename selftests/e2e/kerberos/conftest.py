@@ -41,10 +41,9 @@ def realm(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Re
 
     services = [f"HTTP/{g.name}.{DOMAIN}" for g in fleet.guests]
     with running_realm(tmp_path_factory.mktemp("realm"), users={fleet.user: PASSWORD}, services=services) as running:
-        saved = {k: os.environ.get(k) for k in ("KRB5_CONFIG", "KRB5_KTNAME", "KRB5CCNAME")}
+        saved = {k: os.environ.get(k) for k in ("KRB5_CONFIG", "KRB5CCNAME")}
         # GSSAPI in this process (the simulator's acceptor, in-process audits) and in child audits use the realm.
         os.environ["KRB5_CONFIG"] = str(running.krb5_conf)
-        os.environ["KRB5_KTNAME"] = f"FILE:{running.keytab}"
         os.environ["KRB5CCNAME"] = f"FILE:{running.folder}/no-such-cache"
         try:
             yield running
@@ -58,7 +57,8 @@ def realm(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Re
 
 @pytest.fixture(scope="session")
 def served(fleet: Fleet, realm: Realm) -> Iterator[RunningFleet]:
-    with serve_fleet(fleet, password=PASSWORD, password_env=PASSWORD_ENV, kerberos_domain=DOMAIN) as running:
+    keytabs = {g.name: realm.keytab(f"HTTP/{g.name}.{DOMAIN}") for g in fleet.guests}
+    with serve_fleet(fleet, password=PASSWORD, password_env=PASSWORD_ENV, keytabs=keytabs) as running:
         yield running
 
 

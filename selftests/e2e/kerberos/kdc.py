@@ -37,8 +37,11 @@ class Realm:
     folder: Path
     port: int
     krb5_conf: Path
-    keytab: Path
     env: dict[str, str]
+
+    def keytab(self, service: str) -> Path:
+        """The keytab holding the keys of service principal `service` alone, as a computer account has."""
+        return self.folder / (service.replace("/", "_") + ".keytab")
 
     def principal(self, name: str) -> str:
         return f"{name}@{REALM}"
@@ -63,7 +66,7 @@ class Realm:
 
 @contextlib.contextmanager
 def running_realm(folder: Path, *, users: dict[str, str], services: list[str]) -> Iterator[Realm]:
-    """A realm with `users` (name -> password) and one keytab holding every service principal of `services`."""
+    """A realm with `users` (name -> password) and the service principals `services`, one keytab each."""
     port = _free_port()
     krb5_conf, kdc_conf = _configure(folder, "", port)
     (folder / "kadm5.acl").write_text("", encoding="utf-8")
@@ -74,14 +77,13 @@ def running_realm(folder: Path, *, users: dict[str, str], services: list[str]) -
         "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin",
     }
     env.pop("KRB5CCNAME", None)
-    keytab = folder / "http.keytab"
-    realm = Realm(folder, port, krb5_conf, keytab, env)
+    realm = Realm(folder, port, krb5_conf, env)
     _run(["kdb5_util", "-r", REALM, "create", "-s", "-P", "master-key-of-a-throw-away-realm"], env)
     for user, password in users.items():
         realm.kadmin(f"addprinc +requires_preauth -pw {password} {user}")  # as in Active Directory
     for service in services:
         realm.kadmin(f"addprinc -randkey {service}")
-        realm.kadmin(f"ktadd -k {keytab} {service}")
+        realm.kadmin(f"ktadd -k {realm.keytab(service)} {service}")
     with _kdc(port, env):
         yield realm
 
@@ -106,6 +108,7 @@ def _configure(folder: Path, prefix: str, port: int) -> tuple[Path, Path]:
     dns_canonicalize_hostname = false
     rdns = false
     udp_preference_limit = 1
+    kdc_timesync = {0 if prefix else 1}
     forwardable = true
 [realms]
     {REALM} = {{

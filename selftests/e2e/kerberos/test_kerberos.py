@@ -59,7 +59,7 @@ def test_ticket_cache_collects(
     realm.kinit(fleet.user, PASSWORD, tmp_path / "ccache")
     monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'ccache'}")
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
-    collect_ok(served, guest(served, tmp_path), fleet)
+    collect_ok(served, guest(served, tmp_path, ansible_winrm_kinit_mode="manual"), fleet)
 
 
 def failure(target: Guest) -> CollectionFailure:
@@ -145,7 +145,9 @@ def test_bad_kinit_mode_is_a_settings_error(served: RunningFleet, tmp_path: Path
 
 
 def audit(inventory: Path, reports: Path, env: dict[str, str]) -> Run:
-    return run_audit(inventory, reports, "--as-of", "2026-05-27", "--deadline", "20", "-rA", env=env)
+    # DEBUG logging on purpose: no log record may carry a password or a token into the output or the report.
+    extra = ("--as-of", "2026-05-27", "--deadline", "20", "-rA", "--log-level=DEBUG")
+    return run_audit(inventory, reports, *extra, env=env)
 
 
 @pytest.fixture(scope="module")

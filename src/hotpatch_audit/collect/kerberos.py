@@ -13,6 +13,7 @@ The ticket, the cache's content and the password never leave this module; errors
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,14 +106,14 @@ def thread_ccache(name: bytes | None) -> Iterator[None]:
         return
     from gssapi.raw import krb5_ccache_name
 
-    previous = krb5_ccache_name(name)
+    krb5_ccache_name(name)
     try:
         yield
     finally:
-        krb5_ccache_name(previous)
+        krb5_ccache_name(None)  # back to the process default (KRB5CCNAME), never to a stale name
 
 
-# Markers in GSSAPI and KDC messages (MIT and Heimdal wording), in the order they are checked, and what they mean.
+# Patterns of GSSAPI and KDC messages (MIT and Heimdal wording), in the order they are checked, and their meaning.
 _PROBLEMS = (
     (
         ("clock skew",),
@@ -121,7 +122,7 @@ _PROBLEMS = (
         "clock (NTP) and retry",
     ),
     (
-        ("server not found in kerberos database", "server principal unknown"),
+        ("server .* not found in kerberos database", "server principal unknown"),
         "unknown-spn",
         "the KDC knows no service principal {spn}: register it for the guest (setspn -S {spn} <computer>) or set "
         "ansible_winrm_kerberos_hostname_override to the name the SPN uses",
@@ -139,7 +140,7 @@ _PROBLEMS = (
         "names",
     ),
     (
-        ("client not found in kerberos database", "client principal unknown"),
+        ("client .* not found in kerberos database", "client principal unknown"),
         "unknown-user",
         "the KDC knows no user '{user}': check ansible_user (user@REALM)",
     ),
@@ -161,7 +162,7 @@ _PROBLEMS = (
 def describe_kerberos(text: str, settings: KerberosSettings, user: str | None) -> tuple[str, str] | None:
     """(cause, one-line text) for a Kerberos failure message, or None if `text` is not one."""
     lowered = text.lower()
-    for markers, cause, advice in _PROBLEMS:
-        if any(marker in lowered for marker in markers):
+    for patterns, cause, advice in _PROBLEMS:
+        if any(re.search(pattern, lowered) for pattern in patterns):
             return cause, "Kerberos: " + advice.format(spn=settings.spn, user=user or "<ansible_user>")
     return None

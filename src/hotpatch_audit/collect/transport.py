@@ -21,6 +21,7 @@ What testinfra's ``winrm://`` backend cannot do, and how it is done here:
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import socket
@@ -64,6 +65,11 @@ from hotpatch_audit.collect.kerberos import (
 )
 from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.inputs.inventory import Connection, Guest
+
+# Their DEBUG records hold the Authorization headers: NTLM responses and Kerberos AP-REQs a reader could replay or
+# crack. No log level an operator picks may write them into a report.
+for _logger in ("spnego", "winrm.vendor.requests_kerberos", "requests_ntlm"):
+    logging.getLogger(_logger).setLevel(logging.INFO)
 
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024  # far above the collector's few KiB: more is a broken or hostile guest
 _STDIN_CHUNK = 65536  # raw bytes per Send, well below WS-Management's 150 KiB envelope once base64-encoded
@@ -149,7 +155,7 @@ def connection_args(guest: Guest) -> dict[str, Any]:
             f"{name}: transport {conn.transport} needs extra packages: install hotpatch-audit[{conn.transport}]",
             cause="settings",
         )
-    password = None if conn.transport == "certificate" else resolve_password(guest)
+    password = None if conn.transport == "certificate" or _ticket_cache_only(guest) else resolve_password(guest)
     kerberos: dict[str, Any] = {}
     if conn.transport == "certificate":
         _check_certificate(name, conn)
@@ -182,6 +188,11 @@ def connection_args(guest: Guest) -> dict[str, Any]:
         "proxy": None,  # WinRM goes direct: web proxies from the environment would hijack it
         **kerberos,
     }
+
+
+def _ticket_cache_only(guest: Guest) -> bool:
+    """Kerberos with ``kinit_mode: manual``: the operator's ticket cache, and no password is read at all."""
+    return guest.connection.transport == "kerberos" and guest.vars.get("ansible_winrm_kinit_mode") == "manual"
 
 
 def _kerberos(guest: Guest, password: str | None) -> KerberosSettings:

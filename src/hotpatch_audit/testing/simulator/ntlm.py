@@ -7,9 +7,9 @@ completes the context; for Kerberos, the AP-REQ completes it at once and the 200
 authentication token. The rest of the connection needs no header. Messages are then sealed with MS-WSMV
 framing (``multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted"``).
 
-The Kerberos acceptor is the system's GSSAPI (pyspnego's gssapi backend) with the key of the guest's own
-service principal, read from the keytab named by ``KRB5_KTNAME``: a ticket for another SPN, an expired ticket or
-a skewed clock fail inside GSSAPI exactly as on a domain member, and the client gets a 401. pyspnego's acceptor reads the
+The Kerberos acceptor is the system's GSSAPI (pyspnego's gssapi backend) with the keys of the guest's own
+keytab: a ticket for another SPN, an expired ticket or a skewed clock fail inside GSSAPI exactly as on a domain
+member, and the client gets a 401. pyspnego's acceptor reads the
 accepted credentials only from the file named by ``NTLM_USER_FILE``; :func:`ntlm_user_file` writes one to a
 private temporary directory while the simulator runs, unless the variable is already set by the user. It uses
 the smbpasswd line format (LM and NT hashes), which, unlike ``DOMAIN:USER:PASSWORD``, allows any character in
@@ -82,6 +82,16 @@ def _write_users() -> None:
         _user_file.chmod(0o600)
 
 
+def _kerberos_acceptor(keytab: Path) -> spnego.ContextProxy:
+    """A Kerberos acceptor holding only the keys of `keytab`: like a Windows host, it can decrypt tickets for its
+    own service principals alone, so a ticket for another SPN fails inside GSSAPI."""
+    import gssapi  # the kerberos extra: only a fleet served with keytabs needs it
+
+    keys = gssapi.Credentials(usage="accept", store={b"keytab": str(keytab).encode()})
+    # pyspnego takes a ready GSSAPI credential through this keyword only (its own negotiate proxy uses it).
+    return spnego.server(protocol="kerberos", _gssapi_credential=keys)
+
+
 class ConnectionAuth:
     """The authentication state of one HTTP connection to one guest."""
 
@@ -92,11 +102,11 @@ class ConnectionAuth:
         *,
         refuse: bool,
         basic_allowed: bool,
-        kerberos_spn: str | None = None,
+        keytab: Path | None = None,
         certificate_user: str | None = None,
     ) -> None:
         self._user, self._password, self._refuse, self._basic_allowed = user, password, refuse, basic_allowed
-        self._kerberos_spn, self._certificate_user = kerberos_spn, certificate_user
+        self._keytab, self._certificate_user = keytab, certificate_user
         self._context: spnego.ContextProxy | None = None
         self.done = False
         self.mechanism = "none"  # what authenticated the connection: ntlm, kerberos, basic or certificate
@@ -132,15 +142,15 @@ class ConnectionAuth:
             self.done = False
             if raw.startswith(b"NTLMSSP\0"):
                 self._context, self.mechanism = spnego.server(protocol="ntlm"), "ntlm"
-            elif self._kerberos_spn is not None:
-                # The acceptor holds only this guest's key: a ticket for another SPN fails, as on Windows.
-                own_key = spnego.CredentialCache(username=self._kerberos_spn)
-                self._context, self.mechanism = spnego.server(own_key, protocol="kerberos"), "kerberos"
+            elif self._keytab is not None:
+                self._context, self.mechanism = _kerberos_acceptor(self._keytab), "kerberos"
             else:
                 return False, list(_CHALLENGES)  # Kerberos to a guest outside the realm
         try:
             out = self._context.step(raw)
-        except spnego.exceptions.SpnegoError:
+        # pyspnego ends a Kerberos acceptance GSSAPI refused (a ticket this guest cannot decrypt) with an
+        # AttributeError, reading the flags of a context that was never established.
+        except (spnego.exceptions.SpnegoError, AttributeError):
             self._context = None  # wrong password, wrong SPN, expired or skewed ticket
             return False, list(_CHALLENGES)
         if not self._context.complete:

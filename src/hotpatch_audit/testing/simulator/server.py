@@ -26,7 +26,7 @@ import ssl
 import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,7 +56,7 @@ class _GuestServer(ThreadingHTTPServer):
         password: str,
         connections: set[socket.socket],
         tls: ssl.SSLContext | None,
-        kerberos_spn: str | None,
+        keytab: Path | None,
     ) -> None:
         super().__init__((LOOPBACK, 0), _Handler)
         if tls is not None:
@@ -65,7 +65,7 @@ class _GuestServer(ThreadingHTTPServer):
         self.runtime = GuestRuntime(state)
         self.user, self.password = fleet.user, password
         self.basic_allowed = tls is not None or fleet.allow_unencrypted
-        self.kerberos_spn = kerberos_spn
+        self.keytab = keytab
         self._connections = connections
 
     def server_bind(self) -> None:
@@ -106,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.password,
             refuse=state.faults.credentials_refused,
             basic_allowed=self.server.basic_allowed,
-            kerberos_spn=self.server.kerberos_spn,
+            keytab=self.server.keytab,
             certificate_user=_certificate_subject(self.request),
         )
 
@@ -232,12 +232,12 @@ def serve_fleet(
     password: str | None = None,
     password_env: str | None = None,
     tls: ssl.SSLContext | None = None,
-    kerberos_domain: str | None = None,
+    keytabs: Mapping[str, Path] | None = None,
 ) -> Iterator[RunningFleet]:
     """Serve every guest of `fleet` until the context exits; over https when a server `tls` context is given.
 
-    With `kerberos_domain`, guest ``NAME`` also accepts Kerberos for the service principal
-    ``HTTP/NAME.<kerberos_domain>``, whose key must be in the keytab named by ``KRB5_KTNAME``. A `tls` context
+    A guest named in `keytabs` also accepts Kerberos tickets for the service principals of its keytab (the
+    realm's krb5.conf is the process's, ``KRB5_CONFIG``). A `tls` context
     that requests client certificates (``verify_mode`` optional or required, a CA loaded) enables certificate
     authentication: a certificate TLS verified whose subject common name is the fleet's user is that user.
 
@@ -266,8 +266,8 @@ def serve_fleet(
                     closed.append(sock)
                     ports[state.name] = sock.getsockname()[1]
                 else:
-                    spn = f"HTTP@{state.name}.{kerberos_domain}" if kerberos_domain else None
-                    servers.append(_GuestServer(state, model, secret, connections, tls, spn))
+                    keytab = (keytabs or {}).get(state.name)
+                    servers.append(_GuestServer(state, model, secret, connections, tls, keytab))
                     ports[state.name] = servers[-1].server_address[1]
             with _accepting(servers):
                 yield RunningFleet(model, ports, env_name, "https" if tls else "http", servers)
