@@ -47,13 +47,6 @@ from winrm.exceptions import (
     WSManFaultError,
 )
 
-from hotpatch_audit.collect.powershell import (
-    CMD_LINE_LIMIT,
-    STDIN_LOADER,
-    CommandOutput,
-    powershell_command,
-    stdin_payload,
-)
 from hotpatch_audit.collect.kerberos import (
     KerberosSettings,
     KerberosSettingsError,
@@ -62,6 +55,13 @@ from hotpatch_audit.collect.kerberos import (
     kerberos_settings,
     managed_ticket,
     thread_ccache,
+)
+from hotpatch_audit.collect.powershell import (
+    CMD_LINE_LIMIT,
+    STDIN_LOADER,
+    CommandOutput,
+    powershell_command,
+    stdin_payload,
 )
 from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.inputs.inventory import Connection, Guest

@@ -1,5 +1,4 @@
-"""HTTP authentication of the simulated WS-Management endpoints: Basic, client certificates, and NTLM and
-Kerberos with message encryption.
+"""HTTP authentication of the simulated endpoints: Basic, client certificates, NTLM and Kerberos (encrypted).
 
 NTLM and Kerberos are bound to the TCP connection, so each connection gets its own :class:`ConnectionAuth`,
 holding a pyspnego acceptor: for NTLM, NEGOTIATE is answered with a 401 carrying the CHALLENGE and AUTHENTICATE
@@ -83,8 +82,11 @@ def _write_users() -> None:
 
 
 def _kerberos_acceptor(keytab: Path) -> spnego.ContextProxy:
-    """A Kerberos acceptor holding only the keys of `keytab`: like a Windows host, it can decrypt tickets for its
-    own service principals alone, so a ticket for another SPN fails inside GSSAPI."""
+    """A Kerberos acceptor holding only the keys of `keytab`.
+
+    Like a Windows host, it can decrypt tickets for its own service principals alone, so a ticket for another
+    SPN fails inside GSSAPI.
+    """
     import gssapi  # the kerberos extra: only a fleet served with keytabs needs it
 
     keys = gssapi.Credentials(usage="accept", store={b"keytab": str(keytab).encode()})

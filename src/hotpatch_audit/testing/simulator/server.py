@@ -167,7 +167,8 @@ def _certificate_subject(connection: Any) -> str | None:
     """The common name of the client certificate TLS verified on `connection`, if the client sent one."""
     if not isinstance(connection, ssl.SSLSocket):
         return None
-    for rdn in (connection.getpeercert() or {}).get("subject", ()):
+    subject: Any = (connection.getpeercert() or {}).get("subject", ())  # ((("commonName", "auditor"),), ...)
+    for rdn in subject:
         for key, value in rdn:
             if key == "commonName":
                 return str(value)
