@@ -30,6 +30,7 @@ import time
 import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,6 +40,7 @@ import requests
 import testinfra
 import winrm.protocol
 import winrm.transport
+from cryptography import x509
 from winrm.exceptions import (
     InvalidCredentialsError,
     WinRMError,
@@ -213,6 +215,21 @@ def _check_certificate(name: str, conn: Connection) -> None:
     for label, path in (("ansible_winrm_cert_pem", conn.cert_pem), ("ansible_winrm_cert_key_pem", conn.cert_key_pem)):
         if not path or not Path(path).is_file():
             raise CollectionFailure(f"{name}: transport certificate needs {label} (file not found)", cause="settings")
+    # A guest refuses an expired certificate by ending the TLS handshake, which says nothing: check it here.
+    try:
+        cert = x509.load_pem_x509_certificate(Path(str(conn.cert_pem)).read_bytes())
+    except (OSError, ValueError) as err:
+        raise CollectionFailure(
+            f"{name}: ansible_winrm_cert_pem {conn.cert_pem} is not a readable PEM certificate", cause="settings"
+        ) from err
+    now = datetime.now(UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        ended = now > cert.not_valid_after_utc
+        when = f"expired on {cert.not_valid_after_utc:%Y-%m-%d}" if ended else "is not valid yet"
+        raise CollectionFailure(
+            f"{name}: the client certificate (ansible_winrm_cert_pem) {when}: issue a new one and map it",
+            cause="certificate-expired",
+        )
 
 
 class WinRMTransport:
@@ -398,6 +415,10 @@ def _describe(err: BaseException, conn: Connection, kerberos: KerberosSettings |
         found = _kerberos_problem(err, conn, kerberos)
         if found is not None:
             return found
+    if conn.transport == "certificate":
+        found = _certificate_problem(err)
+        if found is not None:
+            return found
     if isinstance(err, _OutputTooLarge):
         limit = MAX_OUTPUT_BYTES // (1024 * 1024)
         return (
@@ -456,6 +477,26 @@ def _kerberos_problem(err: BaseException, conn: Connection, kerberos: KerberosSe
             if found is not None:
                 return (*found, found[0] == "kdc-unreachable")
             return "kerberos", f"Kerberos failed for {kerberos.spn}: {_one_line(cause)}", False
+    return None
+
+
+def _certificate_problem(err: BaseException) -> tuple[str, str, bool] | None:
+    """The guest's verdict on the client certificate: a TLS alert during the handshake, or a 401 after it."""
+    if isinstance(err, InvalidCredentialsError):
+        return (
+            "certificate-unmapped",
+            "the guest maps no user to the client certificate (HTTP 401): add a certificate mapping for its subject "
+            "(winrm create winrm/config/service/certmapping) or check ansible_winrm_cert_pem",
+            False,
+        )
+    alerts = " ".join(str(cause) for cause in _causes(err)).lower()
+    if any(alert in alerts for alert in ("alert unknown ca", "alert bad certificate", "alert certificate unknown")):
+        return (
+            "certificate-untrusted",
+            "the guest does not trust the issuer of the client certificate (ansible_winrm_cert_pem): use a "
+            "certificate from a CA in the guest's Trusted Root store",
+            False,
+        )
     return None
 
 
