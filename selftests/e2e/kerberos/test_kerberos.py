@@ -145,9 +145,9 @@ def test_bad_kinit_mode_is_a_settings_error(served: RunningFleet, tmp_path: Path
 
 
 def audit(inventory: Path, reports: Path, env: dict[str, str]) -> Run:
-    # DEBUG logging on purpose: no log record may carry a password or a token into the output or the report.
-    extra = ("--as-of", "2026-05-27", "--deadline", "20", "-rA", "--log-level=DEBUG")
-    return run_audit(inventory, reports, *extra, env=env)
+    # DEBUG logging into a file on purpose: no log record may carry a password or an authentication token.
+    log = ("--log-level=DEBUG", f"--log-file={reports}.log", "--log-file-level=DEBUG")
+    return run_audit(inventory, reports, "--as-of", "2026-05-27", "--deadline", "20", "-rA", *log, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -191,9 +191,12 @@ def test_no_password_or_ticket_material_anywhere(audits: dict[str, Run], realm: 
     for way, run in audits.items():
         assert PASSWORD not in run.output, way
         assert "krbtgt" not in run.output, way
-        for path in run.run_dir.rglob("*"):
+        log = run.run_dir.parent.with_name(run.run_dir.parent.name + ".log")
+        assert "DEBUG" in log.read_text(), log  # the log file is written at DEBUG: the checks below bite
+        for path in [log, *run.run_dir.rglob("*")]:
             if path.is_file():
                 data = path.read_bytes()
                 assert PASSWORD.encode() not in data, path
                 assert b"krbtgt" not in data, path
                 assert b"YII" not in data, path  # base64 of a GSSAPI token (0x60 0x82 ...)
+                assert b"TlRMTVNTUA" not in data, path  # base64 of an NTLM message ("NTLMSSP")
