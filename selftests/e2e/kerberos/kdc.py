@@ -89,16 +89,20 @@ def running_realm(folder: Path, *, users: dict[str, str], services: list[str]) -
 
 
 @contextlib.contextmanager
-def skewed_kdc(realm: Realm, offset: str) -> Iterator[Path]:
-    """A second KDC of the realm whose clock is off by `offset` (libfaketime, e.g. "+2h"); its krb5.conf."""
+def skewed_kdc(realm: Realm, offset: str, *, timesync: bool) -> Iterator[Path]:
+    """A second KDC of the realm whose clock is off by `offset` (libfaketime, e.g. "+2h"); its krb5.conf.
+
+    With `timesync`, clients adopt the KDC's clock (MIT's default, kdc_timesync): they get tickets, and the
+    guest, on the true time, refuses them. Without, the KDC refuses the client.
+    """
     port = _free_port()
-    krb5_conf, kdc_conf = _configure(realm.folder, "skewed-", port)
+    krb5_conf, kdc_conf = _configure(realm.folder, f"skewed{offset}{int(timesync)}-", port, timesync=timesync)
     env = {**realm.env, "KRB5_KDC_PROFILE": str(kdc_conf), "LD_PRELOAD": FAKETIME_LIB, "FAKETIME": offset}
     with _kdc(port, env):
         yield krb5_conf
 
 
-def _configure(folder: Path, prefix: str, port: int) -> tuple[Path, Path]:
+def _configure(folder: Path, prefix: str, port: int, *, timesync: bool = True) -> tuple[Path, Path]:
     krb5_conf, kdc_conf = folder / f"{prefix}krb5.conf", folder / f"{prefix}kdc.conf"
     krb5_conf.write_text(
         f"""[libdefaults]
@@ -108,7 +112,7 @@ def _configure(folder: Path, prefix: str, port: int) -> tuple[Path, Path]:
     dns_canonicalize_hostname = false
     rdns = false
     udp_preference_limit = 1
-    kdc_timesync = {0 if prefix else 1}
+    kdc_timesync = {int(timesync)}
     forwardable = true
 [realms]
     {REALM} = {{

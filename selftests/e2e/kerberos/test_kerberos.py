@@ -128,11 +128,25 @@ def test_kdc_unreachable(served: RunningFleet, realm: Realm, tmp_path: Path, mon
 
 
 def test_clock_skew(served: RunningFleet, realm: Realm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with skewed_kdc(realm, "+2h") as krb5_conf:
+    with skewed_kdc(realm, "+2h", timesync=False) as krb5_conf:
         monkeypatch.setenv("KRB5_CONFIG", str(krb5_conf))
         err = failure(guest(served, tmp_path))
     assert err.cause == "clock-skew"
     assert "synchronise the clock" in str(err)
+
+
+def test_guest_refuses_a_ticket_from_a_skewed_clock(
+    served: RunningFleet, realm: Realm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The auditor follows a KDC two hours off: its ticket and authenticator are outside the guest's clock skew.
+    with skewed_kdc(realm, "-2h", timesync=True) as krb5_conf:
+        monkeypatch.setenv("KRB5_CONFIG", str(krb5_conf))
+        err = failure(guest(served, tmp_path))
+    assert err.cause == "ticket-refused"
+    assert (
+        "(HTTP 401): check the SPN belongs to this guest's computer account (setspn -Q) and the guest's clock"
+        in str(err)
+    )
 
 
 def test_bad_kinit_mode_is_a_settings_error(served: RunningFleet, tmp_path: Path) -> None:

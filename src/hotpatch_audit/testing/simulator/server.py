@@ -8,9 +8,11 @@ connection. A guest with the ``port_closed`` fault gets a bound socket that neve
 are refused, and no other process can take the port meanwhile.
 
 As on Windows, an Identify request marked ``WSMANIDENTIFY: unauthenticated`` is answered without credentials;
-everything else needs them. Basic authentication over plain http is refused with a 401, whatever the
-password, unless the fleet allows unencrypted traffic (WinRM's ``AllowUnencrypted``): Basic cannot encrypt
-messages, so a real host's default refuses it on an http listener (pywinrm issues #59 and #154: Basic over http
+everything else needs them: NTLM, or Kerberos for a guest given a keytab (``simulator.ntlm``), both with message
+encryption over http; or, over https, a client certificate the TLS context verified and mapped to the user.
+Basic authentication over plain http is refused with a 401, whatever the password, unless the fleet allows
+unencrypted traffic (WinRM's ``AllowUnencrypted``): Basic cannot encrypt messages, so a real host's default
+refuses it on an http listener (pywinrm issues #59 and #154: Basic over http
 is "rejected" until ``AllowUnencrypted`` is set).
 """
 
