@@ -53,6 +53,16 @@ def test_managed_kinit_collects_with_message_encryption(served: RunningFleet, fl
     assert served.counts("hci-vm-01").get("ntlm-handshake", 0) == 0
 
 
+@pytest.mark.parametrize("delegation", [True, False])
+def test_delegation_forwards_the_ticket_only_when_asked(
+    delegation: bool, served: RunningFleet, fleet: Fleet, tmp_path: Path
+) -> None:
+    before = served.counts("hci-vm-05").get("kerberos-delegated", 0)
+    target = guest(served, tmp_path, "hci-vm-05", ansible_winrm_kerberos_delegation=delegation)
+    collect_ok(served, target, fleet)
+    assert served.counts("hci-vm-05").get("kerberos-delegated", 0) == before + delegation
+
+
 def test_ticket_cache_collects(
     served: RunningFleet, fleet: Fleet, realm: Realm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

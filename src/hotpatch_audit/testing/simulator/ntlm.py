@@ -113,6 +113,7 @@ class ConnectionAuth:
         self.done = False
         self.mechanism = "none"  # what authenticated the connection: ntlm, kerberos, basic or certificate
         self.final_token: str | None = None
+        self.delegated = False
 
     def check(self, header: str) -> tuple[bool, list[str]]:
         """(authenticated, WWW-Authenticate values for the 401 when not) for an Authorization header."""
@@ -161,6 +162,8 @@ class ConnectionAuth:
             self._context = None
             return False, list(_CHALLENGES)
         self.done = True
+        # The client forwarded its ticket-granting ticket (Kerberos delegation, for a second hop).
+        self.delegated = self.mechanism == "kerberos" and bool(self._context.context_attr & spnego.ContextReq.delegate)
         # Kerberos ends with the acceptor's mutual-authentication token, sent on the 200.
         self.final_token = f"{scheme} {base64.b64encode(out).decode()}" if out else None
         return True, []

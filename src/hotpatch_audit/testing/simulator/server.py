@@ -127,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
             ok, challenges = self.auth.check(authorization)
             if ok and self.auth.done and authorization:
                 self.server.runtime.count(f"{self.auth.mechanism}-handshake")
+                if self.auth.delegated:
+                    self.server.runtime.count("kerberos-delegated")
                 mutual = [self.auth.final_token] if self.auth.final_token else []
             if not ok:
                 self._reply(401, b"", challenges=challenges)
