@@ -165,7 +165,7 @@ def test_bad_kinit_mode_is_a_settings_error(served: RunningFleet, tmp_path: Path
     assert str(err) == "hci-vm-01: ansible_winrm_kinit_mode is 'auto': use managed or manual"
 
 
-# --- the same guests audited four ways give the same outcomes -------------------------------------------------
+# --- the same guests audited five ways give the same outcomes -------------------------------------------------
 
 
 def audit(inventory: Path, reports: Path, env: dict[str, str]) -> Run:
@@ -179,7 +179,7 @@ def audits(
     served: RunningFleet, served_https: RunningFleet, fleet: Fleet, realm: Realm, pki: Pki,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Run]:  # fmt: skip
-    tmp = tmp_path_factory.mktemp("four-ways")
+    tmp = tmp_path_factory.mktemp("five-ways")
     with_password = {**os.environ, PASSWORD_ENV: PASSWORD}
     realm.kinit(fleet.user, PASSWORD, tmp / "ccache")
     ticket_only = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV} | {"KRB5CCNAME": f"FILE:{tmp / 'ccache'}"}
@@ -198,11 +198,15 @@ def audits(
             ),
             ticket_only,
         ),
+        "credssp": (
+            write_inventory(served_https, tmp / "credssp.yml", "credssp", ansible_winrm_ca_trust_path=str(pki.ca)),
+            with_password,
+        ),
     }  # fmt: skip
     return {way: audit(path, tmp / f"reports-{way}", env) for way, (path, env) in inventories.items()}
 
 
-def test_four_ways_give_identical_outcomes(audits: dict[str, Run], fleet: Fleet) -> None:
+def test_five_ways_give_identical_outcomes(audits: dict[str, Run], fleet: Fleet) -> None:
     reference = audits["ntlm"].outcomes()
     assert {guest for guest, _ in reference} == {g.name for g in fleet.guests}
     assert set(reference.values()) >= {"passed", "failed"}

@@ -439,6 +439,9 @@ def _describe(err: BaseException, conn: Connection, kerberos: KerberosSettings |
     # requests_ntlm raises PermissionError when the server answers NEGOTIATE without a challenge.
     if isinstance(err, InvalidCredentialsError) or (isinstance(err, PermissionError) and "NTLM" in str(err)):
         return "auth", f"credentials refused (HTTP 401) for user '{conn.user}' over {conn.transport}", False
+    if type(err).__name__ == "NTStatusException" and "0x8009030c" in str(err).lower():
+        # requests-credssp: the guest's CredSSP acceptor answered SEC_E_LOGON_DENIED (no HTTP 401 here).
+        return "auth", f"credentials refused (SEC_E_LOGON_DENIED) for user '{conn.user}' over {conn.transport}", False
     if isinstance(err, WinRMOperationTimeoutError):
         return "operation-timeout", "WS-Management operation timed out", True
     if isinstance(err, WSManFaultError):

@@ -106,12 +106,13 @@ class ConnectionAuth:
         basic_allowed: bool,
         keytab: Path | None = None,
         certificate_user: str | None = None,
+        credssp_allowed: bool = False,
     ) -> None:
         self._user, self._password, self._refuse, self._basic_allowed = user, password, refuse, basic_allowed
-        self._keytab, self._certificate_user = keytab, certificate_user
+        self._keytab, self._certificate_user, self._credssp_allowed = keytab, certificate_user, credssp_allowed
         self._context: spnego.ContextProxy | None = None
         self.done = False
-        self.mechanism = "none"  # what authenticated the connection: ntlm, kerberos, basic or certificate
+        self.mechanism = "none"  # what authenticated the connection: ntlm, kerberos or credssp
         self.final_token: str | None = None
         self.delegated = False
 
@@ -130,11 +131,42 @@ class ConnectionAuth:
             return ok and not self._refuse, list(_CHALLENGES)
         if scheme.lower() in ("negotiate", "ntlm", "kerberos"):
             return self._gss_step(scheme, token)
+        if scheme.lower() == "credssp" and self._credssp_allowed:
+            return self._credssp_step(token)
         if header == CERTIFICATE_AUTHORIZATION:
             # WinRM's certificate mapping: TLS has verified the chain and dates; the subject names the user.
             ok = self._certificate_user is not None and self._certificate_user.lower() == self._user.lower()
             return ok and not self._refuse, list(_CHALLENGES)
-        return self.done, list(_CHALLENGES)
+        return self.done, self._challenges()
+
+    def _challenges(self) -> list[str]:
+        return [*_CHALLENGES, "CredSSP"] if self._credssp_allowed else list(_CHALLENGES)
+
+    def _credssp_step(self, token: str) -> tuple[bool, list[str]]:
+        try:
+            raw = base64.b64decode(token, validate=True)
+        except binascii.Error:
+            return False, self._challenges()
+        if self._context is None or self.done or self.mechanism != "credssp":
+            # pyspnego's CredSSP acceptor: its own inner TLS, then NTLM (NTLM_USER_FILE) inside it.
+            self._context, self.mechanism, self.done = spnego.server(protocol="credssp"), "credssp", False
+        try:
+            out = self._context.step(raw)
+        except spnego.exceptions.SpnegoError:
+            self._context = None
+            return False, self._challenges()
+        if not self._context.complete:
+            return False, [f"CredSSP {base64.b64encode(out or b'').decode()}"]
+        # The delegated credentials are the password itself, as on a Windows host: check they are the user's.
+        delegated = self._context.get_extra_info("client_credential")
+        user = str(getattr(delegated, "username", ""))
+        password = str(getattr(delegated, "password", ""))
+        ok = user.lower() == self._user.lower() and hmac.compare_digest(password, self._password)
+        self._context = None  # CredSSP over https needs no message encryption: nothing more to keep
+        if not ok or self._refuse:
+            return False, self._challenges()
+        self.done = True
+        return True, []
 
     def _gss_step(self, scheme: str, token: str) -> tuple[bool, list[str]]:
         try:

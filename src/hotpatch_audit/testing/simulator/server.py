@@ -110,6 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
             basic_allowed=self.server.basic_allowed,
             keytab=self.server.keytab,
             certificate_user=_certificate_subject(self.request),
+            credssp_allowed=isinstance(self.request, ssl.SSLSocket),  # WinRM's CredSSP: over https only, here
         )
 
     def log_message(self, format: str, *args: Any) -> None:
