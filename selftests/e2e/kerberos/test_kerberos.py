@@ -18,7 +18,7 @@ from e2e.kerberos.kdc import DOMAIN, Realm, skewed_kdc
 from e2e.live.livesupport import PASSWORD, PASSWORD_ENV, expected_facts
 from e2e.live.pki import Pki
 from hotpatch_audit.collect.collector import collect
-from hotpatch_audit.collect.transport import CollectionFailure
+from hotpatch_audit.collect.transport import CollectionFailure, open_transport
 from hotpatch_audit.inputs.inventory import Guest, load_inventory
 from hotpatch_audit.testing.simulator import Fleet, RunningFleet
 from support import Run, run_audit
@@ -51,6 +51,19 @@ def test_managed_kinit_collects_with_message_encryption(served: RunningFleet, fl
     collect_ok(served, guest(served, tmp_path), fleet)
     assert served.counts("hci-vm-01")["kerberos-handshake"] == before + 1
     assert served.counts("hci-vm-01").get("ntlm-handshake", 0) == 0
+
+
+def test_managed_ticket_lives_until_close(served: RunningFleet, tmp_path: Path) -> None:
+    import krb5
+
+    transport = open_transport(guest(served, tmp_path))
+    assert transport.run_cmd("hostname").rc == 0
+    ctx, name = krb5.init_context(), transport._ticket.name
+    assert name.startswith(b"MEMORY:")
+    assert krb5.cc_get_principal(ctx, krb5.cc_resolve(ctx, name)).name == b"auditor@HOTPATCH.TEST"
+    transport.close()
+    with pytest.raises(krb5.Krb5Error, match="No credentials cache found"):
+        krb5.cc_get_principal(ctx, krb5.cc_resolve(ctx, name))
 
 
 @pytest.mark.parametrize("delegation", [True, False])

@@ -74,28 +74,32 @@ def _flag(label: str, value: Any) -> bool:
     raise KerberosSettingsError(f"{label} is {value!r}: use true or false")
 
 
-def managed_ticket(user: str, password: str, *, forwardable: bool) -> bytes:
-    """Get `user`'s ticket-granting ticket from `password` into a new private memory cache; its name."""
-    import krb5  # the kerberos extra; connection_args has checked it is installed
+class ManagedTicket:
+    """A ticket-granting ticket in a private memory cache, held until :meth:`destroy`."""
 
-    try:
-        ctx = krb5.init_context()
-        principal = krb5.parse_name_flags(ctx, user.encode("utf-8"))
-        options = krb5.get_init_creds_opt_alloc(ctx)
-        krb5.get_init_creds_opt_set_forwardable(options, forwardable)
-        creds = krb5.get_init_creds_password(ctx, principal, options, password.encode("utf-8"))
-        cache = krb5.cc_new_unique(ctx, b"MEMORY")
-        krb5.cc_initialize(ctx, cache, principal)
-        krb5.cc_store_cred(ctx, cache, creds)
-    except krb5.Krb5Error as err:
-        # Krb5Error's text is the KDC's or the library's message: it never holds the password.
-        raise KerberosTicketError(str(err)) from None
-    name: bytes = b"MEMORY:" + cache.name
-    _keep_alive.append(cache)  # a MEMORY cache lives as long as one handle to it
-    return name
+    def __init__(self, user: str, password: str, *, forwardable: bool) -> None:
+        """Get `user`'s ticket from `password` (kinit_mode managed); raise KerberosTicketError if the KDC refuses."""
+        import krb5  # the kerberos extra; connection_args has checked it is installed
 
+        try:
+            self._ctx = krb5.init_context()
+            principal = krb5.parse_name_flags(self._ctx, user.encode("utf-8"))
+            options = krb5.get_init_creds_opt_alloc(self._ctx)
+            krb5.get_init_creds_opt_set_forwardable(options, forwardable)
+            creds = krb5.get_init_creds_password(self._ctx, principal, options, password.encode("utf-8"))
+            self._cache = krb5.cc_new_unique(self._ctx, b"MEMORY")
+            krb5.cc_initialize(self._ctx, self._cache, principal)
+            krb5.cc_store_cred(self._ctx, self._cache, creds)
+        except krb5.Krb5Error as err:
+            # Krb5Error's text is the KDC's or the library's message: it never holds the password.
+            raise KerberosTicketError(str(err)) from None
+        self.name: bytes = b"MEMORY:" + self._cache.name
 
-_keep_alive: list[Any] = []
+    def destroy(self) -> None:
+        """Remove the ticket from memory (a MEMORY cache otherwise lives as long as the process)."""
+        import krb5
+
+        krb5.cc_destroy(self._ctx, self._cache)
 
 
 @contextlib.contextmanager

@@ -53,9 +53,9 @@ from hotpatch_audit.collect.kerberos import (
     KerberosSettings,
     KerberosSettingsError,
     KerberosTicketError,
+    ManagedTicket,
     describe_kerberos,
     kerberos_settings,
-    managed_ticket,
     thread_ccache,
 )
 from hotpatch_audit.collect.powershell import (
@@ -241,7 +241,7 @@ class WinRMTransport:
         self._args = connection_args(guest)
         self._secret = str.__str__(self._args["password"]) if self._args["password"] else None
         self._kerberos = _kerberos(guest, self._secret) if guest.connection.transport == "kerberos" else None
-        self._ccache: bytes | None = None  # the private ticket cache of kinit_mode managed, once obtained
+        self._ticket: ManagedTicket | None = None  # kinit_mode managed: the private ticket, once obtained
         self._lock = threading.Lock()
         self._protocol: winrm.protocol.Protocol | None = None
         self._shell_id: str | None = None
@@ -265,10 +265,13 @@ class WinRMTransport:
         return self._execute(command, None, deadline_sec)
 
     def close(self) -> None:
-        """Delete the shell and close the HTTP session; errors are ignored (the guest may be gone)."""
+        """Delete the shell, close the HTTP session and drop a managed ticket; errors are ignored (guest gone)."""
         with self._lock:
             protocol, shell_id = self._protocol, self._shell_id
             self._protocol = self._shell_id = None
+            if self._ticket is not None:
+                self._ticket.destroy()
+                self._ticket = None
             if protocol is None:
                 return
             try:
@@ -302,15 +305,13 @@ class WinRMTransport:
     def _ticket_cache(self) -> Iterator[None]:
         """Use the guest's managed ticket cache in this thread (kinit first); the default cache otherwise."""
         settings = self._kerberos
-        if settings is not None and settings.kinit_mode == "managed" and self._ccache is None:
-            user, secret = self.guest.connection.user, self._secret
-            if user is None or secret is None:
-                raise CollectionFailure(f"{self.guest.name}: kinit_mode managed needs a user and a password")
+        if settings is not None and settings.kinit_mode == "managed" and self._ticket is None:
+            user, secret = str(self.guest.connection.user), str(self._secret)  # both checked by _kerberos
             try:
-                self._ccache = managed_ticket(user, secret, forwardable=settings.delegation)
+                self._ticket = ManagedTicket(user, secret, forwardable=settings.delegation)
             except KerberosTicketError as err:
                 raise self._failure(err) from None  # the error holds no secret; its traceback would hold it
-        with thread_ccache(self._ccache):
+        with thread_ccache(self._ticket.name if self._ticket else None):
             yield
 
     def _shell(self) -> tuple[winrm.protocol.Protocol, str]:
