@@ -25,9 +25,10 @@ FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's
 
 
 def missing_tools() -> list[str]:
-    """The MIT Kerberos programs this realm needs that are not on PATH (Debian: krb5-kdc, krb5-user)."""
+    """What this realm needs and does not find (Debian: krb5-kdc, krb5-admin-server, krb5-user, faketime)."""
     search = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-    return [tool for tool in TOOLS if shutil.which(tool, path=search) is None]
+    missing = [tool for tool in TOOLS if shutil.which(tool, path=search) is None]
+    return missing if Path(FAKETIME_LIB).is_file() else [*missing, FAKETIME_LIB]
 
 
 @dataclass(frozen=True)
