@@ -20,6 +20,8 @@ What testinfra's ``winrm://`` backend cannot do, and how it is done here:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
 import socket
@@ -27,6 +29,8 @@ import threading
 import time
 import traceback
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,6 +40,7 @@ import requests
 import testinfra
 import winrm.protocol
 import winrm.transport
+from cryptography import x509
 from winrm.exceptions import (
     InvalidCredentialsError,
     WinRMError,
@@ -44,6 +49,15 @@ from winrm.exceptions import (
     WSManFaultError,
 )
 
+from hotpatch_audit.collect.kerberos import (
+    KerberosSettings,
+    KerberosSettingsError,
+    KerberosTicketError,
+    ManagedTicket,
+    describe_kerberos,
+    kerberos_settings,
+    thread_ccache,
+)
 from hotpatch_audit.collect.powershell import (
     CMD_LINE_LIMIT,
     STDIN_LOADER,
@@ -53,6 +67,11 @@ from hotpatch_audit.collect.powershell import (
 )
 from hotpatch_audit.errors import CollectionError
 from hotpatch_audit.inputs.inventory import Connection, Guest
+
+# Their DEBUG records hold the Authorization headers: NTLM responses and Kerberos AP-REQs a reader could replay or
+# crack. No log level an operator picks may write them into a report.
+for _logger in ("spnego", "winrm.vendor.requests_kerberos", "requests_ntlm"):
+    logging.getLogger(_logger).setLevel(logging.INFO)
 
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024  # far above the collector's few KiB: more is a broken or hostile guest
 _STDIN_CHUNK = 65536  # raw bytes per Send, well below WS-Management's 150 KiB envelope once base64-encoded
@@ -138,10 +157,18 @@ def connection_args(guest: Guest) -> dict[str, Any]:
             f"{name}: transport {conn.transport} needs extra packages: install hotpatch-audit[{conn.transport}]",
             cause="settings",
         )
-    password = None if conn.transport == "certificate" else resolve_password(guest)
+    password = None if conn.transport == "certificate" or _ticket_cache_only(guest) else resolve_password(guest)
+    kerberos: dict[str, Any] = {}
     if conn.transport == "certificate":
         _check_certificate(name, conn)
-    elif conn.transport != "kerberos" and (not conn.user or password is None):
+    elif conn.transport == "kerberos":
+        settings = _kerberos(guest, password)
+        kerberos = {
+            "service": settings.service,
+            "kerberos_hostname_override": settings.hostname,
+            "kerberos_delegation": settings.delegation,
+        }
+    elif not conn.user or password is None:
         missing = "ansible_user" if not conn.user else "a password (set hotpatch_password_env)"
         raise CollectionFailure(f"{name}: transport {conn.transport} needs {missing}", cause="settings")
     if conn.scheme == "https" or conn.server_cert_validation == "ignore":
@@ -161,7 +188,25 @@ def connection_args(guest: Guest) -> dict[str, Any]:
         "operation_timeout_sec": conn.operation_timeout_sec,
         "message_encryption": "auto",  # encrypts NTLM, Kerberos and CredSSP over http
         "proxy": None,  # WinRM goes direct: web proxies from the environment would hijack it
+        **kerberos,
     }
+
+
+def _ticket_cache_only(guest: Guest) -> bool:
+    """Kerberos with ``kinit_mode: manual``: the operator's ticket cache, and no password is read at all."""
+    return guest.connection.transport == "kerberos" and guest.vars.get("ansible_winrm_kinit_mode") == "manual"
+
+
+def _kerberos(guest: Guest, password: str | None) -> KerberosSettings:
+    conn = guest.connection
+    try:
+        settings = kerberos_settings(conn.host, guest.vars, has_password=password is not None)
+    except KerberosSettingsError as err:
+        raise CollectionFailure(f"{guest.name}: {err}", cause="settings") from err
+    if settings.kinit_mode == "managed" and (not conn.user or password is None):
+        missing = "ansible_user" if not conn.user else "a password (set hotpatch_password_env)"
+        raise CollectionFailure(f"{guest.name}: ansible_winrm_kinit_mode managed needs {missing}", cause="settings")
+    return settings
 
 
 def _check_certificate(name: str, conn: Connection) -> None:
@@ -170,6 +215,21 @@ def _check_certificate(name: str, conn: Connection) -> None:
     for label, path in (("ansible_winrm_cert_pem", conn.cert_pem), ("ansible_winrm_cert_key_pem", conn.cert_key_pem)):
         if not path or not Path(path).is_file():
             raise CollectionFailure(f"{name}: transport certificate needs {label} (file not found)", cause="settings")
+    # A guest refuses an expired certificate by ending the TLS handshake, which says nothing: check it here.
+    try:
+        cert = x509.load_pem_x509_certificate(Path(str(conn.cert_pem)).read_bytes())
+    except (OSError, ValueError) as err:
+        raise CollectionFailure(
+            f"{name}: ansible_winrm_cert_pem {conn.cert_pem} is not a readable PEM certificate", cause="settings"
+        ) from err
+    now = datetime.now(UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        ended = now > cert.not_valid_after_utc
+        when = f"expired on {cert.not_valid_after_utc:%Y-%m-%d}" if ended else "is not valid yet"
+        raise CollectionFailure(
+            f"{name}: the client certificate (ansible_winrm_cert_pem) {when}: issue a new one and map it",
+            cause="certificate-expired",
+        )
 
 
 class WinRMTransport:
@@ -180,6 +240,8 @@ class WinRMTransport:
         self.deadline_sec = 3.0 * guest.connection.operation_timeout_sec if deadline_sec is None else deadline_sec
         self._args = connection_args(guest)
         self._secret = str.__str__(self._args["password"]) if self._args["password"] else None
+        self._kerberos = _kerberos(guest, self._secret) if guest.connection.transport == "kerberos" else None
+        self._ticket: ManagedTicket | None = None  # kinit_mode managed: the private ticket, once obtained
         self._lock = threading.Lock()
         self._protocol: winrm.protocol.Protocol | None = None
         self._shell_id: str | None = None
@@ -203,10 +265,13 @@ class WinRMTransport:
         return self._execute(command, None, deadline_sec)
 
     def close(self) -> None:
-        """Delete the shell and close the HTTP session; errors are ignored (the guest may be gone)."""
+        """Delete the shell, close the HTTP session and drop a managed ticket; errors are ignored (guest gone)."""
         with self._lock:
             protocol, shell_id = self._protocol, self._shell_id
             self._protocol = self._shell_id = None
+            if self._ticket is not None:
+                self._ticket.destroy()
+                self._ticket = None
             if protocol is None:
                 return
             try:
@@ -219,7 +284,7 @@ class WinRMTransport:
 
     def _execute(self, command: str, stdin: bytes | None, deadline_sec: float | None) -> CommandOutput:
         deadline = time.monotonic() + (self.deadline_sec if deadline_sec is None else deadline_sec)
-        with self._lock:
+        with self._lock, self._ticket_cache():
             try:
                 protocol, shell_id = self._shell()
                 command_id = protocol.run_command(shell_id, command, console_mode_stdin=stdin is None)
@@ -235,6 +300,19 @@ class WinRMTransport:
                 self._drop()
                 raise self._failure(err) from _safe_cause(err, self._secret)
         return output
+
+    @contextlib.contextmanager
+    def _ticket_cache(self) -> Iterator[None]:
+        """Use the guest's managed ticket cache in this thread (kinit first); the default cache otherwise."""
+        settings = self._kerberos
+        if settings is not None and settings.kinit_mode == "managed" and self._ticket is None:
+            user, secret = str(self.guest.connection.user), str(self._secret)  # both checked by _kerberos
+            try:
+                self._ticket = ManagedTicket(user, secret, forwardable=settings.delegation)
+            except KerberosTicketError as err:
+                raise self._failure(err) from None  # the error holds no secret; its traceback would hold it
+        with thread_ccache(self._ticket.name if self._ticket else None):
+            yield
 
     def _shell(self) -> tuple[winrm.protocol.Protocol, str]:
         if self._protocol is None:
@@ -277,7 +355,7 @@ class WinRMTransport:
         self._protocol = self._shell_id = None
 
     def _failure(self, err: BaseException) -> CollectionFailure:
-        cause, text, transient = _describe(err, self.guest.connection)
+        cause, text, transient = _describe(err, self.guest.connection, self._kerberos)
         if self._secret:
             text = text.replace(self._secret, "********")
         return CollectionFailure(f"{self.guest.name}: {text}", transient=transient, cause=cause)
@@ -331,9 +409,17 @@ def _wire_host(transport: WinRMTransport) -> Any:
     return host
 
 
-def _describe(err: BaseException, conn: Connection) -> tuple[str, str, bool]:
+def _describe(err: BaseException, conn: Connection, kerberos: KerberosSettings | None) -> tuple[str, str, bool]:
     """(cause, one-line text, transient) for an exception raised while talking to the guest."""
     where = conn.endpoint
+    if kerberos is not None:
+        found = _kerberos_problem(err, conn, kerberos)
+        if found is not None:
+            return found
+    if conn.transport == "certificate":
+        found = _certificate_problem(err)
+        if found is not None:
+            return found
     if isinstance(err, _OutputTooLarge):
         limit = MAX_OUTPUT_BYTES // (1024 * 1024)
         return (
@@ -354,6 +440,9 @@ def _describe(err: BaseException, conn: Connection) -> tuple[str, str, bool]:
     # requests_ntlm raises PermissionError when the server answers NEGOTIATE without a challenge.
     if isinstance(err, InvalidCredentialsError) or (isinstance(err, PermissionError) and "NTLM" in str(err)):
         return "auth", f"credentials refused (HTTP 401) for user '{conn.user}' over {conn.transport}", False
+    if type(err).__name__ == "NTStatusException" and "0x8009030c" in str(err).lower():
+        # requests-credssp: the guest's CredSSP acceptor answered SEC_E_LOGON_DENIED (no HTTP 401 here).
+        return "auth", f"credentials refused (SEC_E_LOGON_DENIED) for user '{conn.user}' over {conn.transport}", False
     if isinstance(err, WinRMOperationTimeoutError):
         return "operation-timeout", "WS-Management operation timed out", True
     if isinstance(err, WSManFaultError):
@@ -374,6 +463,45 @@ def _describe(err: BaseException, conn: Connection) -> tuple[str, str, bool]:
     if isinstance(err, ET.ParseError | StopIteration | AssertionError | KeyError):
         return "protocol", f"malformed WS-Management response from {where}", False
     return "other", f"{type(err).__name__}: {_one_line(err)}", False
+
+
+def _kerberos_problem(err: BaseException, conn: Connection, kerberos: KerberosSettings) -> tuple[str, str, bool] | None:
+    if isinstance(err, InvalidCredentialsError):
+        # The guest could not accept the ticket: its keytab lacks the key (SPN of another account), or the
+        # ticket is outside its validity at the guest's clock.
+        return (
+            "ticket-refused",
+            f"Kerberos: the guest refused the ticket for {kerberos.spn} (HTTP 401): check the SPN belongs to this "
+            "guest's computer account (setspn -Q) and the guest's clock",
+            False,
+        )
+    for cause in _causes(err):
+        if isinstance(cause, KerberosTicketError) or type(cause).__name__ == "KerberosExchangeError":
+            found = describe_kerberos(str(cause), kerberos, conn.user)
+            if found is not None:
+                return (*found, found[0] == "kdc-unreachable")
+            return "kerberos", f"Kerberos failed for {kerberos.spn}: {_one_line(cause)}", False
+    return None
+
+
+def _certificate_problem(err: BaseException) -> tuple[str, str, bool] | None:
+    """The guest's verdict on the client certificate: a TLS alert during the handshake, or a 401 after it."""
+    if isinstance(err, InvalidCredentialsError):
+        return (
+            "certificate-unmapped",
+            "the guest maps no user to the client certificate (HTTP 401): add a certificate mapping for its subject "
+            "(winrm create winrm/config/service/certmapping) or check ansible_winrm_cert_pem",
+            False,
+        )
+    alerts = " ".join(str(cause) for cause in _causes(err)).lower()
+    if any(alert in alerts for alert in ("alert unknown ca", "alert bad certificate", "alert certificate unknown")):
+        return (
+            "certificate-untrusted",
+            "the guest does not trust the issuer of the client certificate (ansible_winrm_cert_pem): use a "
+            "certificate from a CA in the guest's Trusted Root store",
+            False,
+        )
+    return None
 
 
 def _connection_problem(err: BaseException, where: str) -> tuple[str, str, bool]:

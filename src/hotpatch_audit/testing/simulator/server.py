@@ -8,9 +8,11 @@ connection. A guest with the ``port_closed`` fault gets a bound socket that neve
 are refused, and no other process can take the port meanwhile.
 
 As on Windows, an Identify request marked ``WSMANIDENTIFY: unauthenticated`` is answered without credentials;
-everything else needs them. Basic authentication over plain http is refused with a 401, whatever the
-password, unless the fleet allows unencrypted traffic (WinRM's ``AllowUnencrypted``): Basic cannot encrypt
-messages, so a real host's default refuses it on an http listener (pywinrm issues #59 and #154: Basic over http
+everything else needs them: NTLM, or Kerberos for a guest given a keytab (``simulator.ntlm``), both with message
+encryption over http; or, over https, a client certificate the TLS context verified and mapped to the user.
+Basic authentication over plain http is refused with a 401, whatever the password, unless the fleet allows
+unencrypted traffic (WinRM's ``AllowUnencrypted``): Basic cannot encrypt messages, so a real host's default
+refuses it on an http listener (pywinrm issues #59 and #154: Basic over http
 is "rejected" until ``AllowUnencrypted`` is set).
 """
 
@@ -26,7 +28,7 @@ import ssl
 import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,6 +58,7 @@ class _GuestServer(ThreadingHTTPServer):
         password: str,
         connections: set[socket.socket],
         tls: ssl.SSLContext | None,
+        keytab: Path | None,
     ) -> None:
         super().__init__((LOOPBACK, 0), _Handler)
         if tls is not None:
@@ -64,6 +67,7 @@ class _GuestServer(ThreadingHTTPServer):
         self.runtime = GuestRuntime(state)
         self.user, self.password = fleet.user, password
         self.basic_allowed = tls is not None or fleet.allow_unencrypted
+        self.keytab = keytab
         self._connections = connections
 
     def server_bind(self) -> None:
@@ -104,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.password,
             refuse=state.faults.credentials_refused,
             basic_allowed=self.server.basic_allowed,
+            keytab=self.server.keytab,
+            certificate_user=_certificate_subject(self.request),
+            credssp_allowed=isinstance(self.request, ssl.SSLSocket),  # WinRM's CredSSP: over https only, here
         )
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -116,15 +123,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, identify_response())
             return
         authorization = self.headers.get("Authorization", "")
-        if authorization or not self.auth.ntlm_done:
+        mutual: list[str] = []
+        if authorization or not self.auth.done:
             ok, challenges = self.auth.check(authorization)
-            if ok and self.auth.ntlm_done and authorization:
-                self.server.runtime.count("ntlm-handshake")
+            if ok and self.auth.done and authorization:
+                self.server.runtime.count(f"{self.auth.mechanism}-handshake")
+                if self.auth.delegated:
+                    self.server.runtime.count("kerberos-delegated")
+                mutual = [self.auth.final_token] if self.auth.final_token else []
             if not ok:
                 self._reply(401, b"", challenges=challenges)
                 return
         if not body:
-            self._reply(200, b"")  # pywinrm's empty POST that sets up NTLM encryption
+            self._reply(200, b"", challenges=mutual)  # pywinrm's empty POST that sets up message encryption
             return
         encrypted = "multipart/encrypted" in self.headers.get("Content-Type", "")
         try:
@@ -135,9 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, response = self.server.runtime.handle(request)
         if encrypted:
-            self._reply(status, self.auth.encrypt(response), content_type=ENCRYPTED_TYPE)
+            self._reply(status, self.auth.encrypt(response), challenges=mutual, content_type=ENCRYPTED_TYPE)
         else:
-            self._reply(status, response)
+            self._reply(status, response, challenges=mutual)
 
     def _reply(
         self,
@@ -155,6 +166,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def _certificate_subject(connection: Any) -> str | None:
+    """The common name of the client certificate TLS verified on `connection`, if the client sent one."""
+    if not isinstance(connection, ssl.SSLSocket):
+        return None
+    subject: Any = (connection.getpeercert() or {}).get("subject", ())  # ((("commonName", "auditor"),), ...)
+    for rdn in subject:
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
 
 
 def _is_identify(body: bytes) -> bool:
@@ -215,8 +238,14 @@ def serve_fleet(
     password: str | None = None,
     password_env: str | None = None,
     tls: ssl.SSLContext | None = None,
+    keytabs: Mapping[str, Path] | None = None,
 ) -> Iterator[RunningFleet]:
     """Serve every guest of `fleet` until the context exits; over https when a server `tls` context is given.
+
+    A guest named in `keytabs` also accepts Kerberos tickets for the service principals of its keytab (the
+    realm's krb5.conf is the process's, ``KRB5_CONFIG``). A `tls` context
+    that requests client certificates (``verify_mode`` optional or required, a CA loaded) enables certificate
+    authentication: a certificate TLS verified whose subject common name is the fleet's user is that user.
 
     The password is `password`, else the value of the fleet's password variable (or `password_env`), else the
     fleet's demo password; in the last case the variable is set for this process while the fleet runs, so that
@@ -243,7 +272,8 @@ def serve_fleet(
                     closed.append(sock)
                     ports[state.name] = sock.getsockname()[1]
                 else:
-                    servers.append(_GuestServer(state, model, secret, connections, tls))
+                    keytab = (keytabs or {}).get(state.name)
+                    servers.append(_GuestServer(state, model, secret, connections, tls, keytab))
                     ports[state.name] = servers[-1].server_address[1]
             with _accepting(servers):
                 yield RunningFleet(model, ports, env_name, "https" if tls else "http", servers)
