@@ -66,3 +66,16 @@ def test_usable_settings_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     inventory = load_inventory(path)
     check_live_settings(list(inventory), path)
     assert inventory.guests["vm1"].connection.password is None  # the template yields to hotpatch_password_env
+
+
+def test_a_kerberos_ticket_cache_needs_no_password_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOTPATCH_PREFLIGHT_UNSET", raising=False)
+    path = tmp_path / "inv.yml"
+    common = "ansible_user: a@EXAMPLE.TEST, hotpatch_password_env: HOTPATCH_PREFLIGHT_UNSET, ansible_winrm_transport"
+    path.write_text(f"all:\n  vars: {{{common}: kerberos, ansible_winrm_kinit_mode: manual}}\n  hosts: {{vm1: null}}\n")
+    check_live_settings(list(load_inventory(path)), path)  # kinit was run beforehand: KRB5CCNAME holds the ticket
+    path.write_text(
+        f"all:\n  vars: {{{common}: kerberos, ansible_winrm_kinit_mode: managed}}\n  hosts: {{vm1: null}}\n"
+    )
+    with pytest.raises(InventoryError, match="HOTPATCH_PREFLIGHT_UNSET"):
+        check_live_settings(list(load_inventory(path)), path)

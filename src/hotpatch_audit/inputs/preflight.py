@@ -50,7 +50,14 @@ def guest_problems(guest: Guest) -> list[str]:
             "transport basic over http would send the password in clear: use https (ansible_winrm_scheme), or "
             f"ntlm or kerberos, or set {ALLOW_PLAINTEXT_BASIC}: true for a test network"
         )
-    if conn.password is None and conn.password_env is not None and conn.password_env not in os.environ:
+    ticket_cache = conn.transport == "kerberos" and guest.vars.get("ansible_winrm_kinit_mode") == "manual"
+    needs_password = conn.transport != "certificate" and not ticket_cache
+    if (
+        needs_password
+        and conn.password is None
+        and conn.password_env is not None
+        and conn.password_env not in os.environ
+    ):
         problems.append(f"environment variable {conn.password_env} (hotpatch_password_env) is not set")
     return problems
 
