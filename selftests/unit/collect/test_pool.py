@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hotpatch_audit.collect.pool import RetryPolicy, _with_retries, collect_fleet
+from hotpatch_audit.collect.pool import MAX_DEFAULT_WORKERS, RetryPolicy, _with_retries, collect_fleet, default_workers
 from hotpatch_audit.collect.transport import CollectionFailure
 from hotpatch_audit.errors import FactsError
 from hotpatch_audit.inputs.inventory import Connection, Guest
@@ -107,3 +107,21 @@ def test_an_interrupt_cancels_a_pending_retry() -> None:
     out = _with_retries(collect, _guest("vm"), RetryPolicy(deadline_sec=30, attempts=3, backoff_sec=5), stop)
     assert collect.calls["vm"] == 1
     assert "cancelled" in str(out)
+
+
+@pytest.mark.parametrize(("guests", "expected"), [(1, 1), (40, 40), (256, 256), (10_000, MAX_DEFAULT_WORKERS)])
+def test_default_workers_one_per_guest_up_to_the_bound(guests: int, expected: int) -> None:
+    assert default_workers(guests) == expected
+
+
+def test_without_workers_every_guest_of_a_small_fleet_is_collected_at_once() -> None:
+    # 20 guests that each wait until all 20 are in flight: only one worker per guest lets them finish.
+    barrier = threading.Barrier(20, timeout=5)
+
+    def collect(guest: Guest, *, deadline_sec: float | None = None) -> dict[str, Any]:
+        barrier.wait()
+        return {"name": guest.name}
+
+    out = collect_fleet([_guest(f"vm{i}") for i in range(20)], collect, retry=FAST)
+    assert all(isinstance(v, dict) for v in out.values()), out
+    assert len(out) == 20

@@ -18,6 +18,17 @@ from typing import Any, Protocol
 from hotpatch_audit.errors import FactsError
 from hotpatch_audit.inputs.inventory import Guest
 
+# Collecting a guest is latency-bound: about two seconds waiting on the guest's PowerShell against milliseconds of
+# this process's CPU, and a waiting worker costs one thread and one socket. So the default runs every guest at
+# once up to this bound, past which the audit's own CPU (NTLM, message encryption, parsing) is the limit and
+# more threads only contend for the interpreter; see the README's benchmark section for the measurements.
+MAX_DEFAULT_WORKERS = 256
+
+
+def default_workers(guests: int) -> int:
+    """Concurrent collections when ``--workers`` is not given: one per guest, at most MAX_DEFAULT_WORKERS."""
+    return max(1, min(guests, MAX_DEFAULT_WORKERS))
+
 
 class Collect(Protocol):
     """Collects one guest's raw facts document within `deadline_sec`, or raises FactsError."""
@@ -53,11 +64,13 @@ def collect_fleet(
     guests: Sequence[Guest],
     collect: Collect,
     *,
-    workers: int,
+    workers: int | None = None,
     retry: RetryPolicy = RetryPolicy(),
     progress: Callable[[Progress], None] | None = None,
 ) -> dict[str, dict[str, Any] | FactsError]:
     """Collect every guest once; a failing guest gets its FactsError, the others are unaffected.
+
+    `workers` bounds the concurrent collections; None sizes them to the fleet (:func:`default_workers`).
 
     Workers are daemon threads fed from a queue: when the run is interrupted (Ctrl-C), no queued guest is
     contacted any more, no retry starts, and the process can end at once instead of waiting for guests in flight.
@@ -77,7 +90,8 @@ def collect_fleet(
                 return
             done.put((guest.name, _with_retries(collect, guest, retry, stop)))
 
-    for number in range(max(1, min(workers, len(guests)))):
+    count = default_workers(len(guests)) if workers is None else max(1, min(workers, len(guests)))
+    for number in range(count):
         threading.Thread(target=work, name=f"collect-{number}", daemon=True).start()
     out: dict[str, dict[str, Any] | FactsError] = {}
     errors = 0

@@ -49,7 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--as-of", type=_date, help="evaluate as of YYYY-MM-DD (default: each guest's collected_at)")
     group.addoption("--catalog", action="append", type=Path, default=[], help="extra release catalog (repeatable)")
     group.addoption("--policy", type=Path, help="policy file: grace days, disabled controls, accepted builds")
-    group.addoption("--workers", type=int, default=32, help="concurrent live collections (default 32)")
+    group.addoption(
+        "--workers",
+        type=int,
+        help="concurrent live collections (default: one per guest up to 256; collection waits on the guests)",
+    )
     group.addoption(
         "--deadline", type=float, default=120.0, help="seconds per guest for live collection, retries included"
     )
@@ -96,7 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if inventory is None:
         return
     workers = config.getoption("workers")
-    if workers < 1:
+    if workers is not None and workers < 1:
         msg = f"--workers must be at least 1, not {workers}"
         raise pytest.UsageError(msg)
     options = AuditOptions(

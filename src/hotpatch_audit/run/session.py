@@ -42,7 +42,7 @@ class AuditOptions:
     as_of: date | None = None
     catalogs: tuple[Path, ...] = ()
     policy: Path | None = None
-    workers: int = 32
+    workers: int | None = None  # None: sized to the fleet (collect.pool.default_workers)
     deadline_sec: float = 120.0
     shard: Shard | None = None
     collect_only: bool = False
