@@ -95,8 +95,8 @@ class Recorder:
             out.append(Result(guest, control, title, severity, Outcome.ERROR, f"not evaluated: {why}"))
         return out
 
-    def verdicts(self) -> list[GuestVerdict]:
-        """Per-guest verdicts, with the facts file or the reason facts are missing."""
+    def _verdicts(self, ordered: list[Result]) -> list[GuestVerdict]:
+        """Per-guest verdicts over `ordered`, with the facts file or the reason facts are missing."""
         s = self.session
         details = {
             g.name: GuestVerdict(
@@ -109,7 +109,7 @@ class Recorder:
             )
             for g in s.guests
         }
-        return verdicts([g.name for g in s.guests], self.ordered(), details)
+        return verdicts([g.name for g in s.guests], ordered, details)
 
     def _restarts(self, guest: str) -> dict[str, Any] | None:
         facts = self.session.facts.get(guest)
@@ -165,7 +165,8 @@ class Recorder:
                 waived[r.waiver["entry"]] = waived.get(r.waiver["entry"], 0) + 1
         waivers = self.waivers.summary([g.name for g in s.guests], waived)
         controls = {**{c: spec for c in self._expected() if (spec := lookup(c)) is not None}, **self.controls}
-        return results_document(run, list(controls.values()), self.verdicts(), self.ordered(), waivers)
+        ordered = self.ordered()
+        return results_document(run, list(controls.values()), self._verdicts(ordered), ordered, waivers)
 
     def _next_baselines(self) -> dict[str, str]:
         """Per OS, the next baseline month (released or planned) after the run's as-of month: the next restart."""
@@ -201,13 +202,13 @@ class Recorder:
         """
         if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             return pytest_status
-        code = exit_code(v.status for v in self.verdicts())
+        code = exit_code(self._statuses())
         return pytest_status if code == 0 else code
 
     def finding_lines(self) -> list[str]:
         """One line per non-passed, applicable result; a guest's errors with one cause as one line."""
         lines = []
-        for group in group_results([r.as_json() for r in self.ordered()]):
+        for group in group_results(self.document()["results"]):
             first = group[0]
             outcome, guest = first["outcome"], first["guest"]
             if outcome in ("passed", "skipped"):
@@ -221,13 +222,17 @@ class Recorder:
             lines.append(f"{outcome.upper():<7} {guest}  {what} {message}")
         return lines
 
+    def _statuses(self) -> list[GuestStatus]:
+        # From the finished document: the verdicts (and each guest's restart count) are worked out once.
+        return [GuestStatus(g["status"]) for g in self.document()["guests"]]
+
     def waiver_notes(self) -> list[str]:
         """Waivers that need attention: expiring soon, expired, or matching nothing."""
         return notes_for_people(self.document()["waivers"])
 
     def summary_line(self) -> str:
         """``compliance: N guests, C compliant, F non-compliant, E not evaluated — <report>``."""
-        statuses = [v.status for v in self.verdicts()]
+        statuses = self._statuses()
         where = self.run_dir / "report.html" if self.run_dir is not None else "no run directory"
         incomplete = "" if self.complete else f"INCOMPLETE ({self.incomplete_reason()}): "
         return (
