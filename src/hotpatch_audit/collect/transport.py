@@ -427,8 +427,7 @@ def _describe(err: BaseException, conn: Connection, kerberos: KerberosSettings |
             f"the command printed more than {limit} MiB: stopped reading (broken collector?)",
             False,
         )
-    if any(isinstance(e, UnicodeEncodeError) for e in _causes(err)):
-        # The codec's message would quote a character of the password: say only what to do.
+    if _encoding_failed(err):
         return (
             "encoding",
             f"the user name or password cannot be encoded for {conn.transport} (characters outside Latin-1?): "
@@ -521,6 +520,11 @@ def _connection_problem(err: BaseException, where: str) -> tuple[str, str, bool]
     return "unreachable", f"cannot connect to {where}", True
 
 
+def _encoding_failed(err: BaseException) -> bool:
+    """Whether encoding the credentials failed: the codec's message would quote a character of the password."""
+    return any(isinstance(e, UnicodeEncodeError) for e in _causes(err))
+
+
 def _causes(err: BaseException) -> list[BaseException]:
     """`err`, the exceptions in its args (urllib3 wraps them there) and its causes, breadth first."""
     seen: list[BaseException] = []
@@ -538,7 +542,7 @@ def _safe_cause(err: BaseException, secret: str | None) -> BaseException | None:
     """`err` as the chained cause, unless its traceback would show the password, whole or in part."""
     if secret and secret in "".join(traceback.format_exception(err)):
         return None
-    if any(isinstance(e, UnicodeEncodeError) for e in _causes(err)):
+    if _encoding_failed(err):
         return None  # an encoding error names the offending character and its position in the password
     return err
 

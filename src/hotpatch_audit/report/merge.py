@@ -75,8 +75,7 @@ def merge_runs(
     for run_dir in run_dirs:
         for facts in sorted((run_dir / "facts").glob("*.json")):
             shutil.copyfile(facts, out / "facts" / facts.name)
-    merged = _merged_document(docs, [digest for _, digest in sealed])
-    merged["run"]["signer"] = signer  # the key that signs this merge, never an input's
+    merged = _merged_document(docs, [digest for _, digest in sealed], signer)
     jsonschema.validate(merged, results_schema())
     write_json(out / "results.json", merged)
     _merge_junit([d / "junit.xml" for d in run_dirs], out / "junit.xml")
@@ -103,7 +102,7 @@ def _check_compatible(run_dirs: Sequence[Path], docs: Sequence[dict[str, Any]], 
                 raise MergeError(msg)
 
 
-def _merged_document(docs: Sequence[dict[str, Any]], digests: Sequence[str]) -> dict[str, Any]:
+def _merged_document(docs: Sequence[dict[str, Any]], digests: Sequence[str], signer: str | None) -> dict[str, Any]:
     runs = [d["run"] for d in docs]
     inventories = sorted({r["inventory_sha256"] for r in runs})
     controls: dict[str, Any] = {}
@@ -133,6 +132,7 @@ def _merged_document(docs: Sequence[dict[str, Any]], digests: Sequence[str]) -> 
         "incomplete_reason": "; ".join(reasons) or None,
         "selection": _merged_selection(runs),
         "evidence": ["results.json", "junit.xml", "report.html"],
+        "signer": signer,  # the key that signs this merge, never an input's
     }
     return {
         "schema_version": 1,
