@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from hotpatch_audit.facts import GuestFacts, parse_facts
+from hotpatch_audit.run.results import results_schema
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -141,4 +144,8 @@ def run_audit(
     run_dir = run_dirs[-1] if run_dirs else reports
     path = run_dir / "results.json"
     results = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if results:
+        # The audit does not validate what it writes (its results are built from typed values, and validating
+        # 90,000 of them costs seconds): every run a self-test makes checks it against the schema instead.
+        jsonschema.validate(results, results_schema())
     return Run(proc.returncode, proc.stdout + proc.stderr, run_dir, results)

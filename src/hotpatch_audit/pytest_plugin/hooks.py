@@ -21,6 +21,7 @@ from hotpatch_audit.inputs.waivers import WaiverBook, load_waivers
 from hotpatch_audit.outcomes import EXIT_NOT_EVALUATED, Selection
 from hotpatch_audit.pytest_plugin.early import pytest_load_initial_conftests
 from hotpatch_audit.pytest_plugin.fixtures import SESSION, audit, facts, updates, winrm_host
+from hotpatch_audit.pytest_plugin.lean import LeanRunner
 from hotpatch_audit.pytest_plugin.outcome import decide
 from hotpatch_audit.pytest_plugin.recorder import Recorder
 from hotpatch_audit.rules.findings import not_azure_edition
@@ -177,6 +178,7 @@ class AuditHooks:
         self.config = config
         self.session = session
         self.recorder = recorder
+        self.lean = LeanRunner(config, session, self.pytest_runtest_setup)
 
     def pytest_sessionstart(self) -> None:
         """Obtain every selected guest's facts once, before any test runs (on the controller only)."""
@@ -226,6 +228,14 @@ class AuditHooks:
         if "guest" in metafunc.fixturenames:
             names = [g.name for g in self.session.guests]
             metafunc.parametrize("guest", names, ids=names)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> bool | None:
+        """Run a check that needs only the audit's fixtures the lean way (same reports, far less cost)."""
+        if not isinstance(item, pytest.Function) or not self.lean.eligible(item):
+            return None
+        self.lean.run(item)
+        return True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

@@ -126,8 +126,8 @@ def results_document(
     results: Sequence[Result],
     waivers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The complete results.json content, validated against its schema."""
-    doc = {
+    """The complete results.json content (its schema holds by construction; every self-test run validates it)."""
+    return {
         "schema_version": 1,
         "run": run.as_json(),
         "controls": [c.as_json() for c in sorted(controls, key=lambda c: c.id)],
@@ -135,8 +135,6 @@ def results_document(
         "results": [r.as_json() for r in results],
         "waivers": waivers,
     }
-    jsonschema.validate(doc, results_schema())
-    return doc
 
 
 def write_json(path: Path, data: Any) -> None:
