@@ -317,6 +317,10 @@ class WinRMTransport:
     def _shell(self) -> tuple[winrm.protocol.Protocol, str]:
         if self._protocol is None:
             self._protocol = winrm.protocol.Protocol(**self._args)
+        if self._protocol.transport.session is None:
+            # Proxies are off and the CA bundle is settled when the session is built, so requests need not scan
+            # the environment again on every message (a measurable share of a collection's CPU).
+            self._protocol.transport.build_session().trust_env = False
         if self._shell_id is None:
             self._shell_id = self._protocol.open_shell(codepage=_UTF8_CODEPAGE)
         return self._protocol, self._shell_id
