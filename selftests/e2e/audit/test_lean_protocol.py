@@ -2,7 +2,8 @@
 
 The same fleet, with every outcome (passed, failed, error, no facts, not applicable, waived, disabled by policy),
 is audited twice: once as shipped, once with a plugin whose autouse fixture sends every check through pytest's
-full protocol. Results, JUnit and the terminal must be the same; a spy plugin proves which way the checks ran.
+full protocol and has pytest write its own JUnit file too. Results, the run's junit.xml (and pytest's) and the
+terminal must be the same; a spy plugin proves which way the checks ran.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -53,8 +55,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     patch = pytest.MonkeyPatch()
     patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(plugins), os.environ.get("PYTHONPATH")])))
     out = {}
-    for way, plugin in (("lean", ()), ("full", ("-p", "full_protocol"))):
+    for way in ("lean", "full"):
         tmp = tmp_path_factory.mktemp(way)
+        # The full run also has pytest write its own JUnit file, the oracle for the run's junit.xml.
+        plugin = ("-p", "full_protocol", "--junitxml", str(tmp / "pytest-junit.xml")) if way == "full" else ()
         write_fleet(tmp, FLEET)
         (tmp / "waivers.yml").write_text(
             "waivers:\n  - guests: [waived]\n    control: HP-04\n    justification: restart planned\n"
@@ -93,23 +97,31 @@ def test_every_outcome_is_the_same_either_way(runs: dict[str, Run]) -> None:
     assert lean.results["run"]["complete"] is full.results["run"]["complete"] is True
 
 
-def _cases(run: Run) -> list[str]:
+def _cases(path: Path) -> list[tuple[str, ...]]:
+    """Each test case's address, properties and verdict element (pytest's own text and timing aside)."""
     cases = []
-    for case in ET.parse(run.run_dir / "junit.xml").iter("testcase"):  # noqa: S314 - the suite's own output
-        del case.attrib["time"]
-        cases.append(_same(run, ET.tostring(case, encoding="unicode")))
+    for case in ET.parse(path).iter("testcase"):  # noqa: S314 - the suite's own output
+        props = tuple(f"{p.get('name')}={p.get('value')}" for p in case.iter("property"))
+        verdict = tuple(f"{e.tag}:{e.get('type', '')}" for e in case if e.tag != "properties")
+        cases.append((case.get("classname", ""), case.get("name", ""), *props, *verdict))
     return cases
 
 
-def test_junit_and_the_terminal_are_the_same_either_way(runs: dict[str, Run]) -> None:
-    assert _cases(runs["lean"]) == _cases(runs["full"])
-    assert len(_cases(runs["lean"])) == len(FLEET) * 9
+def test_junit_is_the_same_either_way_and_as_pytest_writes_it(runs: dict[str, Run]) -> None:
+    ours = _cases(runs["lean"].run_dir / "junit.xml")
+    assert len(ours) == len(FLEET) * 9
+    assert [_same(runs["lean"], "|".join(c)) for c in ours] == [
+        _same(runs["full"], "|".join(c)) for c in _cases(runs["full"].run_dir / "junit.xml")
+    ]
+    pytest_own = runs["full"].run_dir.parent.parent / "pytest-junit.xml"
+    assert sorted(_cases(runs["full"].run_dir / "junit.xml")) == sorted(_cases(pytest_own))
 
+
+def test_the_terminal_is_the_same_either_way(runs: dict[str, Run]) -> None:
     def findings(run: Run) -> list[str]:
         lines = run.output.splitlines()
         start = next(i for i, line in enumerate(lines) if "compliance findings" in line)
-        # Everything after the header but the timing, the manifest digest and the run directory's name.
-        kept = [line for line in lines[start:] if not line.startswith(("integrity:", "compliance:", "=" * 8))]
-        return [_same(run, line) for line in kept]
+        return [_same(run, line) for line in lines[start:] if line.startswith(("FAILED ", "ERROR ", "WAIVED "))]
 
+    assert len(findings(runs["lean"])) == 6
     assert findings(runs["lean"]) == findings(runs["full"])

@@ -94,7 +94,7 @@ def _date(text: str) -> date:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Load and validate every input before any guest is contacted; point pytest-html and JUnit at the run dir."""
+    """Load and validate every input before any guest is contacted, and create the run directory."""
     config.addinivalue_line("markers", "control(id): the control a check verifies (hotpatch_audit.checks.control)")
     config.addinivalue_line("markers", "readiness: part of the pre-maintenance readiness gate (-m readiness)")
     inventory = config.getoption("inventory")
@@ -145,8 +145,6 @@ def pytest_configure(config: pytest.Config) -> None:
     except OSError as err:
         msg = f"--report-dir {options.report_dir}: cannot create the run directory there: {err.strerror or err}"
         raise pytest.UsageError(msg) from None
-    if getattr(config.option, "xmlpath", "missing") is None:
-        config.option.xmlpath = str(run_dir / "junit.xml")
     recorder.run_dir = run_dir
     sign_key = config.getoption("sign_key")
     recorder.signer = key_fingerprint(sign_key) if sign_key is not None else None
@@ -279,9 +277,6 @@ class AuditHooks:
         self.recorder.selection = self._selection()
         if self.recorder.ended is None:
             self.recorder.ended = _how_it_ended(session, exitstatus)
-        junit = self.config.option.xmlpath
-        in_run_dir = junit is not None and Path(junit).resolve() == (self.recorder.run_dir / "junit.xml").resolve()
-        self.recorder.evidence = ("results.json", "report.html", *(("junit.xml",) if in_run_dir else ()))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -337,8 +332,8 @@ class AuditHooks:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """Seal the run directory with manifest.sha256, then end with the one-line compliance summary.
 
-        Trylast: pytest-html writes report.html and JUnit writes junit.xml in pytest_sessionfinish, so every
-        file has its final bytes when the manifest is computed.
+        Trylast: every other plugin has written what it writes in pytest_sessionfinish (a ``--junitxml`` or
+        ``--html`` file the user asked for), so the run directory has its final bytes when the manifest is computed.
         """
         if self.recorder.run_dir is None or hasattr(config, "workerinput"):
             return

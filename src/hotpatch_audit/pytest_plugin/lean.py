@@ -4,10 +4,10 @@ pytest's protocol costs about a millisecond a test (three phases, each through e
 hooks, fixture resolution, output and log capture), which is most of an audit's time at thousands of guests
 with nine controls each. A check of ``tests/`` is a pure function of the guest's facts: it needs no fixture
 machinery, prints nothing and logs nothing. So such a check runs here in one step: its arguments come from the
-audit session directly, the deciding phase (setup when it is skipped or cannot be evaluated, else call) and the
-teardown go through ``pytest_runtest_makereport`` and ``pytest_runtest_logreport`` as usual, so the outcome is
-still decided in :mod:`~hotpatch_audit.pytest_plugin.outcome` and terminal, JUnit, pytest-html, ``--lf``,
-``--maxfail`` and pytest-xdist see the same reports. Wrappers of ``pytest_runtest_protocol`` (warnings,
+audit session directly, and the deciding phase (setup when it is skipped or cannot be evaluated, else call) goes
+through ``pytest_runtest_makereport`` and ``pytest_runtest_logreport`` as usual, so the outcome is still decided
+in :mod:`~hotpatch_audit.pytest_plugin.outcome` and the terminal, ``--lf``, ``--maxfail``, pytest-xdist and the
+run's own junit.xml see the same results. Wrappers of ``pytest_runtest_protocol`` (warnings,
 faulthandler) still wrap it.
 
 Any other check takes pytest's full protocol: one asking for another fixture (``winrm_host``, a conftest's), a
@@ -56,6 +56,9 @@ class LeanRunner:
             getattr(option, "usepdb", False) or getattr(option, "trace", False) or getattr(option, "setupshow", False)
         )
         self._quiet_hooks: dict[int, bool] = {}
+        # A passed teardown report tells no one anything, except pytest's own --junitxml and pytest-html writers,
+        # which finish a test case on it: only then is one logged.
+        self.teardown_report = bool(getattr(option, "xmlpath", None) or getattr(option, "htmlpath", None))
 
     def eligible(self, item: pytest.Item) -> bool:
         """True when `item` can run lean without anything a full run would do going missing."""
@@ -95,8 +98,9 @@ class LeanRunner:
             else:
                 call = pytest.CallInfo.from_call(item.runtest, when="call", reraise=_RERAISE)
                 ihook.pytest_runtest_logreport(report=ihook.pytest_runtest_makereport(item=item, call=call))
-            teardown = pytest.CallInfo.from_call(lambda: None, when="teardown", reraise=_RERAISE)
-            ihook.pytest_runtest_logreport(report=ihook.pytest_runtest_makereport(item=item, call=teardown))
+            if self.teardown_report:
+                teardown = pytest.CallInfo.from_call(lambda: None, when="teardown", reraise=_RERAISE)
+                ihook.pytest_runtest_logreport(report=ihook.pytest_runtest_makereport(item=item, call=teardown))
         finally:
             item.funcargs = {}
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)

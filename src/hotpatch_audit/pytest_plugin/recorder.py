@@ -1,4 +1,4 @@
-"""Collect the run's results from the decided reports and write the run's evidence (results.json, summary line)."""
+"""Collect the run's results from the decided reports; write the evidence (results.json, junit.xml, report)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,12 @@ from hotpatch_audit.pytest_plugin.outcome import DECIDING_PHASES, result_of
 from hotpatch_audit.report.page import group_results, write_report
 from hotpatch_audit.rules.registry import ControlSpec, lookup
 from hotpatch_audit.rules.restarts import restarts
+from hotpatch_audit.run.junit import write_junit
 from hotpatch_audit.run.results import GuestVerdict, RunInfo, results_document, verdicts, write_json
 from hotpatch_audit.run.session import AuditSession
+
+# What every run directory holds besides the facts, written together from the same results.
+EVIDENCE = ("results.json", "junit.xml", "report.html")
 
 
 class Recorder:
@@ -34,7 +38,7 @@ class Recorder:
         self.controls: dict[str, ControlSpec] = {}
         self.selection: Selection | None = None
         self.ended: str | None = None  # why the run ended early (interrupted, crashed), None when it ran through
-        self.evidence: tuple[str, ...] = ("results.json",)
+        self.durations: dict[str, float] = {}  # seconds per test (node id), every phase, for junit.xml
         self.written = False
         self.signer: str | None = None  # the fingerprint of the key that will sign the manifest, if any
         self._document: dict[str, Any] | None = None
@@ -45,6 +49,7 @@ class Recorder:
 
     def add(self, report: pytest.TestReport) -> None:
         """Record the report's result if the report decides its test."""
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         result = result_of(report)
         if result is not None and report.when in DECIDING_PHASES:
             self.results.setdefault(report.nodeid, result)
@@ -147,7 +152,7 @@ class Recorder:
             incomplete_reason=self.incomplete_reason(),
             selection=self.selection.as_json(len(self._missing())) if self.selection is not None else {},
             shard=str(s.options.shard) if s.options.shard is not None else None,
-            evidence=self.evidence,
+            evidence=EVIDENCE,
             next_baseline=self._next_baselines(),
             signer=self.signer,
             plaintext_basic=tuple(
@@ -183,12 +188,13 @@ class Recorder:
         return self.selection.controls if self.selection is not None else ()
 
     def write(self) -> Path:
-        """Write ``results.json`` and ``report.html`` (rendered from it) into the run directory."""
+        """Write ``results.json``, ``junit.xml`` and ``report.html`` (all from the same results) into the run dir."""
         if self.run_dir is None:
             msg = "results.json is written into the run directory, which this run has not created"
             raise RuntimeError(msg)
         path = self.run_dir / "results.json"
         write_json(path, self.document())
+        write_junit(self.run_dir / "junit.xml", self.ordered(), self.durations, self.session.started)
         write_report(self.run_dir, self.document(), self.run_dir / "report.html")
         self.written = True
         return path
