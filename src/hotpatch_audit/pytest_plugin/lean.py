@@ -56,6 +56,7 @@ class LeanRunner:
             getattr(option, "usepdb", False) or getattr(option, "trace", False) or getattr(option, "setupshow", False)
         )
         self._quiet_hooks: dict[int, bool] = {}
+        self._where: dict[object, tuple[str, int | None]] = {}
         # A passed teardown report tells no one anything, except pytest's own --junitxml and pytest-html writers,
         # which finish a test case on it: only then is one logged.
         self.teardown_report = bool(getattr(option, "xmlpath", None) or getattr(option, "htmlpath", None))
@@ -90,6 +91,7 @@ class LeanRunner:
     def run(self, item: pytest.Function) -> None:
         """Run one check: the reports a full run would log for it, from one evaluation."""
         ihook = item.ihook
+        self._locate(item)
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         try:
             setup = pytest.CallInfo.from_call(lambda: self._arguments(item), when="setup", reraise=_RERAISE)
@@ -104,6 +106,18 @@ class LeanRunner:
         finally:
             item.funcargs = {}
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+    def _locate(self, item: pytest.Function) -> None:
+        """Give `item` the location of the first test of its check (file and line are the same for every guest).
+
+        pytest would work them out again for each test, with a stat of the file each time.
+        """
+        where = self._where.get(item.function)
+        if where is None:
+            path, line, _ = item.location
+            self._where[item.function] = (path, line)
+        else:
+            item.__dict__["location"] = (*where, item.getmodpath())  # pytest's cached_property, filled in
 
     def _arguments(self, item: pytest.Function) -> None:
         self.prepare(item)

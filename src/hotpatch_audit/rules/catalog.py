@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -134,9 +135,29 @@ class Catalog:
     plans: tuple[Plan, ...] = ()
     provenance: tuple[CatalogSource, ...] = ()
 
+    # The rows never change, and every update control of every guest asks these questions: each is answered
+    # from an index built once per catalog, not by scanning all rows per question.
+    @cached_property
+    def _by_os(self) -> dict[int, tuple[Release, ...]]:
+        rows: dict[int, list[Release]] = {}
+        for r in sorted(self.releases, key=lambda r: (r.released, r.build, r.kb)):
+            rows.setdefault(r.os, []).append(r)
+        return {os_build: tuple(found) for os_build, found in rows.items()}
+
+    @cached_property
+    def _by_build(self) -> dict[Build, tuple[Release, ...]]:
+        rows: dict[Build, list[Release]] = {}
+        for r in self.releases:
+            rows.setdefault(r.build, []).append(r)
+        return {build: tuple(found) for build, found in rows.items()}
+
+    @cached_property
+    def _first_gaps(self) -> dict[int, Month | None]:
+        return {os_build: self._gap(os_build) for os_build in self._by_os}
+
     def for_os(self, os_build: int) -> list[Release]:
         """Rows of one OS, oldest first."""
-        return sorted((r for r in self.releases if r.os == os_build), key=lambda r: (r.released, r.build, r.kb))
+        return list(self._by_os.get(os_build, ()))
 
     def find(self, build: Build) -> Release | None:
         """The one row whose build equals `build` exactly; None when there is none or more than one."""
@@ -145,14 +166,17 @@ class Catalog:
 
     def find_all(self, build: Build) -> list[Release]:
         """Every row with this build (two when one build carries two KBs)."""
-        return [r for r in self.releases if r.build == build]
+        return list(self._by_build.get(build, ()))
 
     def hotpatch_months(self, os_build: int) -> list[Month]:
         """Months with a Patch Tuesday hotpatch-track release (hotpatch or baseline), oldest first."""
-        return sorted({r.month for r in self.releases if r.os == os_build and r.monthly and r.on_hotpatch_track})
+        return sorted({r.month for r in self._by_os.get(os_build, ()) if r.monthly and r.on_hotpatch_track})
 
     def first_gap(self, os_build: int) -> Month | None:
         """The first month without a hotpatch-track release after the catalog's first one (None: no rows)."""
+        return self._first_gaps.get(os_build)
+
+    def _gap(self, os_build: int) -> Month | None:
         months = self.hotpatch_months(os_build)
         if not months:
             return None
