@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from hotpatch_audit.pytest_plugin.outcome import shed
 from hotpatch_audit.run.session import AuditSession
 
 # The fixtures the lean run provides, and the plugins whose phase hooks do nothing for a check that uses only them
@@ -96,13 +97,11 @@ class LeanRunner:
         try:
             setup = pytest.CallInfo.from_call(lambda: self._arguments(item), when="setup", reraise=_RERAISE)
             if setup.excinfo is not None:
-                ihook.pytest_runtest_logreport(report=ihook.pytest_runtest_makereport(item=item, call=setup))
+                _log(item, setup)
             else:
-                call = pytest.CallInfo.from_call(item.runtest, when="call", reraise=_RERAISE)
-                ihook.pytest_runtest_logreport(report=ihook.pytest_runtest_makereport(item=item, call=call))
+                _log(item, pytest.CallInfo.from_call(item.runtest, when="call", reraise=_RERAISE))
             if self.teardown_report:
-                teardown = pytest.CallInfo.from_call(lambda: None, when="teardown", reraise=_RERAISE)
-                ihook.pytest_runtest_logreport(report=ihook.pytest_runtest_makereport(item=item, call=teardown))
+                _log(item, pytest.CallInfo.from_call(lambda: None, when="teardown", reraise=_RERAISE))
         finally:
             item.funcargs = {}
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
@@ -129,3 +128,9 @@ class LeanRunner:
             if "updates" in item.fixturenames:
                 args["updates"] = self.session.update_context(facts)
         item.funcargs = args
+
+
+def _log(item: pytest.Function, call: pytest.CallInfo[None]) -> None:
+    report: pytest.TestReport = item.ihook.pytest_runtest_makereport(item=item, call=call)
+    item.ihook.pytest_runtest_logreport(report=report)
+    shed(report)

@@ -41,6 +41,17 @@ def attach(report: pytest.TestReport, result: Result) -> None:
         report.wasxfail = waiver_reason(result.waiver)
 
 
+def shed(report: pytest.TestReport) -> None:
+    """Take the result back off `report` once every plugin has logged it (the recorder keeps it as a Result).
+
+    pytest's terminal keeps every report until the run ends; at 90,000 tests the copies of the results they would
+    carry come to over 100 MiB.
+    """
+    data = report.__dict__.pop(ATTR, None)
+    if data is not None:
+        report.user_properties = [p for p in report.user_properties if p not in Result.from_json(data).properties()]
+
+
 def decide(
     report: pytest.TestReport,
     call: pytest.CallInfo[None],
