@@ -1,4 +1,4 @@
-"""Report benchmark: a replayed audit of N synthetic guests x 7 controls, its report's size and render time.
+"""Report benchmark: a replayed audit of N synthetic guests x 9 controls, its report's size and render time.
 
 Every fifth guest fails one control and every tenth cannot be evaluated on another, so the report carries
 messages, facts extras and a populated matrix. Chromium (if installed) renders the page headless; the page

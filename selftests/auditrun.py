@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from e2e.browser.browser import parse_dom
 from support import Run, facts_doc, run_audit, write_facts
 
 AS_OF = "2026-05-27"
@@ -44,32 +43,37 @@ def audit(tmp: Path, *extra: str, inventory: Path | None = None, checks: tuple[s
 
 
 def result_rows(path: Path) -> list[dict[str, str]]:
-    """Every row of the report's results table: guest, controls, outcome, the cells' text."""
-    dom = parse_dom(path.read_text(encoding="utf-8"))
+    """Every row of the report's results table, as its script draws it from the embedded rows: guest,
+    controls, outcome, the cells' text."""
+    table = embedded(path, "hp-table")
+    texts, outcomes = table["texts"], table["outcomes"]
     rows = []
-    for tr in dom.by_id("hp-results-table").find_all("tr"):
-        if "data-guest" not in tr.attrs:
-            continue
-        cells = [td.all_text() for td in tr.find_all("td")]
+    for guest, ids, outcome, control, severity, message, waiver in table["rows"]:
+        note = "" if waiver < 0 else table["waivers"][waiver][0] + outcomes[table["waivers"][waiver][1]]
         rows.append(
             {
-                "guest": tr.attrs["data-guest"],
-                "controls": tr.attrs["data-controls"],
-                "outcome": next(c[2:] for c in tr.classes if c.startswith("o-")),
-                "control": cells[1],
-                "severity": cells[2],
-                "message": cells[4],
+                "guest": table["guests"][guest],
+                "controls": " ".join(table["sets"][ids]),
+                "outcome": outcomes[outcome],
+                "control": texts[control],
+                "severity": texts[severity],
+                "message": texts[message] + note,
             }
         )
     return rows
 
 
-def report_data(path: Path) -> dict[str, Any]:
-    """The report's embedded data for the guest view: facts, facts errors, each control's reads, statuses."""
-    match = re.search(r'<script type="application/json" id="hp-data">(.*?)</script>', path.read_text(), re.S)
-    assert match is not None, f"{path} has no hp-data"
+def embedded(path: Path, ident: str) -> dict[str, Any]:
+    """The JSON of the report's ``<script type="application/json" id=IDENT>`` element."""
+    match = re.search(f'<script type="application/json" id="{ident}">(.*?)</script>', path.read_text(), re.S)
+    assert match is not None, f"{path} has no {ident}"
     data: dict[str, Any] = json.loads(match.group(1))
     return data
+
+
+def report_data(path: Path) -> dict[str, Any]:
+    """The report's embedded data for the guest view: facts, facts errors, each control's reads, statuses."""
+    return embedded(path, "hp-data")
 
 
 def without_note(path: Path) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from auditrun import audit, write_fleet
 from e2e.browser.browser import chromium, page_requests, parse_dom, run_chromium
+from hotpatch_audit.report.sections import row_anchor
 from support import REPO
 
 CHROMIUM = chromium()
@@ -58,3 +59,7 @@ def test_hostile_names_and_facts_run_no_script_and_fetch_nothing(tmp_path: Path)
     assert page_requests(netlog) == []
     guests = [tr.attrs["data-guest"] for tr in dom.by_id("hp-matrix").find_all("tr") if "data-guest" in tr.attrs]
     assert sorted(guests) == sorted(HOSTILE.values())  # shown as text, intact
+    rows = [tr for tr in dom.by_id("hp-results-table").find_all("tr") if "data-guest" in tr.attrs]
+    assert {tr.attrs["data-guest"] for tr in rows} == set(HOSTILE.values())
+    for tr in rows:  # the ids the page's script gives its rows are the ids the report's links point to
+        assert tr.attrs["id"] == row_anchor(tr.attrs["data-guest"], tr.attrs["data-controls"].split()[0])

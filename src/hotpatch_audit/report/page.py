@@ -6,6 +6,11 @@ the fleet summary, the controls (rationale, references, facts read) before any r
 control matrix, then one row per result, with an unreachable guest's identical errors as one row naming the
 controls it blocks. A guest's view (``?hp-guest=NAME``, or its name in any row) shows all its results, its
 waivers and its facts as readable JSON. Facts are stored once per guest, not per result.
+
+The matrix and the results table are not HTML rows: a fleet of 10,000 guests has 90,000 results, and a browser
+needs half a minute to parse, style and filter that many rows. They are compact JSON (``hp-table``: every text
+once, rows as indices) that the page's script filters as a whole and draws one page at a time; the facts
+(``hp-data``, the largest part) are parsed only when a guest's view opens.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from hotpatch_audit.facts import facts_path
 from hotpatch_audit.report.inert import make_inert
 from hotpatch_audit.report.sections import (
     OUTCOME_MARKS,
+    STATUSES,
     asset,
     catalogue,
     fleet,
     header,
     matrix,
+    pager,
     promise,
-    row_anchor,
     script_json,
     waivers,
 )
@@ -48,9 +54,10 @@ def render_page(doc: Mapping[str, Any], facts_texts: Mapping[str, str], note: st
             promise(doc),
             catalogue(doc),
             waivers(doc),
-            matrix(doc, controls),
-            _results(doc),
+            matrix(controls),
+            _results(),
             _guest_dialog(),
+            f'<script type="application/json" id="hp-table">{script_json(_table(doc, controls))}</script>',
             f'<script type="application/json" id="hp-data">{script_json(_data(doc, facts_texts))}</script>',
             f"<script>{asset('report.js')}</script>",
         )
@@ -112,46 +119,89 @@ def group_results(results: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str
     return groups
 
 
-def _results(doc: Mapping[str, Any]) -> str:
-    titles = {c["id"]: c.get("title", "") for c in doc.get("controls", [])}
-    rows = [_row(group, titles) for group in group_results(doc["results"])]
+def _results() -> str:
     return (
         '<section id="hp-results"><h2>Results</h2>'
         "<p class='hp-legend'>One row per (guest, control); a guest whose controls could not be evaluated for one "
         "reason is one row naming the controls it blocks. A guest's name opens its view: all its results, waivers "
-        "and facts.</p>"
+        "and facts. Printing the page prints every result, whatever the filters and the page shown.</p>"
+        f"{pager('results', 'rows', (100, 500, 2000), 500)}"
         '<table class="hp-table" id="hp-results-table"><thead><tr><th>Guest</th><th>Control</th><th>Severity</th>'
-        f"<th>Outcome</th><th>Message</th></tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+        "<th>Outcome</th><th>Message</th></tr></thead><tbody></tbody></table></section>"
     )
 
 
-def _row(group: list[Mapping[str, Any]], titles: Mapping[str, str]) -> str:
-    # Compact markup (no closing cell tags, one anchor per row): a fleet's report has one row per result.
-    first = group[0]
-    guest, outcome = first["guest"], first["outcome"]
-    ids = [r["control"] for r in group]
-    if len(group) == 1:
-        control = f"{escape(first['control'])} {escape(titles.get(first['control'], first['title']))}"
-        severity = escape(first["severity"])
-    else:
-        control = f"{len(group)} controls: {escape(', '.join(ids))}"
-        severity = escape(", ".join(sorted({r["severity"] for r in group})))
-    message = escape(first["message"])
-    waiver = first.get("waiver")
-    if waiver:
-        ticket = f", ticket {waiver['ticket']}" if waiver.get("ticket") else ""
-        message += (
-            f'<div class="hp-waiver">waiver #{escape(str(waiver.get("entry") or "?"))}: '
-            f"{escape(waiver['justification'])}; approved by {escape(waiver['approved_by'])} until "
-            f"{escape(waiver['expires'])}{escape(ticket)}; underlying outcome "
-            f'<span class="o-{escape(waiver["underlying_outcome"])}">{escape(waiver["underlying_outcome"])}'
-            "</span></div>"
+def _table(doc: Mapping[str, Any], controls: Sequence[str]) -> dict[str, Any]:
+    """The matrix and the result rows as indices into lists of the run's guests, control sets and texts.
+
+    A row is ``[guest, control set, outcome, control text, severity, message, waiver or -1]``; a guest's
+    ``cells`` hold one character per matrix column: its outcome's index in ``outcomes``, or ``-`` for none.
+    """
+    outcomes = list(OUTCOME_MARKS)
+    titles = {c["id"]: c.get("title", "") for c in doc.get("controls", [])}
+    guests = [g["guest"] for g in doc.get("guests", [])]
+    index = {name: i for i, name in enumerate(guests)}
+    status = [STATUSES.index(g["status"]) if g["status"] in STATUSES else -1 for g in doc.get("guests", [])]
+    cells = [["-"] * len(controls) for _ in guests]
+    column = {c: i for i, c in enumerate(controls)}
+    texts: dict[str, int] = {}
+    sets: dict[tuple[str, ...], int] = {}
+    notes: dict[tuple[str, int], int] = {}
+    rows = []
+
+    def text(value: str) -> int:
+        return texts.setdefault(value, len(texts))
+
+    for r in doc["results"]:
+        g = index.get(r["guest"])
+        if g is not None and r["control"] in column:
+            cells[g][column[r["control"]]] = str(outcomes.index(r["outcome"]))
+    for group in group_results(doc["results"]):
+        first = group[0]
+        if first["guest"] not in index:  # a result of a guest the run does not list: shown, not in the matrix
+            index[first["guest"]] = len(guests)
+            guests.append(first["guest"])
+            status.append(-1)
+        ids = tuple(r["control"] for r in group)
+        if len(group) == 1:
+            label = f"{first['control']} {titles.get(first['control'], first['title'])}"
+            severity = first["severity"]
+        else:
+            label = f"{len(group)} controls: {', '.join(ids)}"
+            severity = ", ".join(sorted({r["severity"] for r in group}))
+        waiver = first.get("waiver")
+        note = -1
+        if waiver:
+            ticket = f", ticket {waiver['ticket']}" if waiver.get("ticket") else ""
+            sentence = (
+                f"waiver #{waiver.get('entry') or '?'}: {waiver['justification']}; approved by "
+                f"{waiver['approved_by']} until {waiver['expires']}{ticket}; underlying outcome "
+            )
+            note = notes.setdefault((sentence, outcomes.index(waiver["underlying_outcome"])), len(notes))
+        rows.append(
+            [
+                index[first["guest"]],
+                sets.setdefault(ids, len(sets)),
+                outcomes.index(first["outcome"]),
+                text(label),
+                text(severity),
+                text(first["message"]),
+                note,
+            ]
         )
-    return (
-        f'<tr id="{row_anchor(guest, ids[0])}" class="o-{escape(outcome)}" data-guest="{escape(guest, quote=True)}" '
-        f'data-controls="{escape(" ".join(ids), quote=True)}"><td><button class="hp-guest-btn">{escape(guest)}</button>'
-        f"<td>{control}<td>{severity}<td>{OUTCOME_MARKS.get(outcome, '?')} {escape(outcome)}<td>{message}</tr>"
-    )
+    return {
+        "columns": list(controls),
+        "outcomes": outcomes,
+        "marks": list(OUTCOME_MARKS.values()),
+        "statuses": list(STATUSES),
+        "guests": guests,
+        "status": status,
+        "cells": ["".join(c) for c in cells],
+        "sets": [list(ids) for ids in sets],
+        "texts": list(texts),
+        "waivers": [list(note) for note in notes],
+        "rows": rows,
+    }
 
 
 def _guest_dialog() -> str:

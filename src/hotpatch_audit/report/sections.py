@@ -20,6 +20,10 @@ from hotpatch_audit.rules.restarts import PROMISED_AVOIDED
 OUTCOME_MARKS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "waived": "W", "skipped": "\u2013"}
 OS_NAMES = {"20348": "Windows Server 2022", "26100": "Windows Server 2025"}
 STATUSES = ("compliant", "non-compliant", "not evaluated")
+NO_SCRIPT = (
+    '<noscript><p class="hp-note hp-noscript">The matrix and the results are drawn by the page\'s own script '
+    "from the data embedded in it; with scripts off, read results.json in the run directory.</p></noscript>"
+)
 
 
 @cache
@@ -161,9 +165,13 @@ def fleet(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
     )
     total = f'<div class="hp-tile hp-s-all"><b>{len(doc.get("guests", []))}</b>guests</div>'
     titles = {c["id"]: c for c in doc.get("controls", [])}
+    by_control: dict[str, Counter[str]] = {c: Counter() for c in controls}
+    for r in doc["results"]:
+        if r["control"] in by_control:
+            by_control[r["control"]][r["outcome"]] += 1
     rows = []
     for control in controls:
-        counts = Counter(r["outcome"] for r in doc["results"] if r["control"] == control)
+        counts = by_control[control]
         applicable = sum(counts.values()) - counts["skipped"]
         rate = counts["passed"] / applicable if applicable else None
         bar = (
@@ -256,9 +264,25 @@ def _waived_row(r: Mapping[str, Any]) -> str:
     )
 
 
-def matrix(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
-    """The guest x control matrix with its filters; each cell links to its result row."""
-    cells: dict[tuple[str, str], Mapping[str, Any]] = {(r["guest"], r["control"]): r for r in doc["results"]}
+def pager(name: str, unit: str, sizes: Sequence[int], default: int) -> str:
+    """Page controls of a table the script draws one page at a time; ``all`` draws every row."""
+    options = (
+        "".join(f'<option value="{n}"{" selected" if n == default else ""}>{n}</option>' for n in sizes)
+        + '<option value="all">all</option>'
+    )
+    return (
+        f'<div class="hp-pager" id="hp-pager-{name}" data-size="{default}">'
+        '<button type="button" data-step="first" title="first page">\u00ab</button>'
+        '<button type="button" data-step="prev" title="previous page">\u2039</button>'
+        '<span class="hp-page-of"></span>'
+        '<button type="button" data-step="next" title="next page">\u203a</button>'
+        '<button type="button" data-step="last" title="last page">\u00bb</button>'
+        f'<label>{unit} per page <select class="hp-page-size">{options}</select></label></div>'
+    )
+
+
+def matrix(controls: Sequence[str]) -> str:
+    """The filters and the guest x control matrix, drawn by the page's script from the embedded data."""
     options = "".join(f'<option value="{escape(c)}">{escape(c)}</option>' for c in controls)
     filters = (
         '<div id="hp-filters" class="hp-filters"><b>Filter</b>'
@@ -268,34 +292,20 @@ def matrix(doc: Mapping[str, Any], controls: Sequence[str]) -> str:
         + "".join(f'<option value="{o}">{o}</option>' for o in OUTCOME_MARKS)
         + '</select></label><label>guest status <select id="hp-f-status"><option value="">all</option>'
         + "".join(f'<option value="{s}">{s}</option>' for s in STATUSES)
-        + '</select></label><button type="button" id="hp-f-reset">reset</button>'
+        + '</select></label><label>text <input id="hp-f-text" type="search" placeholder="in message or control, '
+        'e.g. KB5087424"></label><button type="button" id="hp-f-reset">reset</button>'
         '<span id="hp-f-count"></span></div>'
     )
     head = "".join(f'<th data-control="{escape(c)}"><a href="#hp-c-{escape(c)}">{escape(c)}</a></th>' for c in controls)
-    rows = []
-    for g in doc.get("guests", []):
-        name = g["guest"]
-        tds = []
-        for c in controls:
-            r = cells.get((name, c))
-            if r is None:
-                tds.append("<td></td>")
-                continue
-            o = r["outcome"]
-            tds.append(f'<td class="o-{o}">{OUTCOME_MARKS.get(o, "?")}')  # a click finds its result row
-        status = g["status"]
-        rows.append(
-            f'<tr data-guest="{escape(name, quote=True)}" data-status="{status}">'
-            f'<th><button type="button" class="hp-guest-btn">{escape(name)}</button></th>'
-            f'<td class="hp-s-{status.replace(" ", "-")}">{status}</td>{"".join(tds)}</tr>'
-        )
     legend = " ".join(f'<span class="o-{o} hp-key">{m}</span> {o}' for o, m in OUTCOME_MARKS.items())
     return (
         '<section id="hp-matrix"><h2>Guests \u00d7 controls</h2>'
-        f"{filters}<p class='hp-legend'>{legend}. A cell links to its result row; a guest name opens the guest's "
-        "view with all its results and facts (also as ?hp-guest=NAME).</p>"
+        f"{filters}<p class='hp-legend'>{legend}. The filters apply to every guest and result of the run, on "
+        "every page. A cell links to its result row; a guest name opens the guest's view with all its results "
+        "and facts (also as ?hp-guest=NAME).</p>"
+        f"{NO_SCRIPT}{pager('matrix', 'guests', (100, 200, 1000), 200)}"
         '<div class="hp-scroll"><table class="hp-table hp-grid"><thead><tr><th>Guest</th><th>Status</th>'
-        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
+        f"{head}</tr></thead><tbody></tbody></table></div></section>"
     )
 
 
