@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 
 from hotpatch_audit.errors import FactsError
+from hotpatch_audit.validation import surely_valid
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -192,8 +193,10 @@ def parse_timestamp(text: str) -> datetime:
 
 def parse_facts(data: Any, source: str) -> GuestFacts:
     """Validate a decoded facts document and build the typed model; FactsError names source and key path."""
-    validator = jsonschema.Draft202012Validator(facts_schema())
-    problems = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
+    problems = []
+    if not surely_valid(facts_schema(), data):
+        validator = jsonschema.Draft202012Validator(facts_schema())
+        problems = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
     if problems:
         first = problems[0]
         where = ".".join(str(p) for p in first.absolute_path) or "(top level)"
