@@ -56,3 +56,18 @@ def test_each_outcome_is_the_element_pytest_writes_and_the_suite_counts_them(tmp
     assert waived.get("type") == "pytest.xfail"
     assert waived.get("message", "").startswith("waived: restart planned (approved by CAB")
     assert (cases[5].get("classname"), cases[5].get("name")) == ("not_evaluated", "HP-04[vm]")
+
+
+def test_hostile_text_survives_as_text(tmp_path: Path) -> None:
+    text = 'a <b> & "c" \u00e9\t]]>'
+    path = tmp_path / "junit.xml"
+    failed = Result("vm<1>", "HP-04", text, Severity.HIGH, Outcome.FAILED, text, test="tests/t.py::test_x[vm<1>]")
+    write_junit(path, [failed], {}, datetime(2026, 5, 27, tzinfo=UTC))
+    case = ET.parse(path).getroot().find("testsuite/testcase")  # noqa: S314 - written just above
+    assert case is not None
+    assert case.get("name") == "test_x[vm<1>]"
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["title"] == props["message"] == text
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.text == failure.get("message") == text
