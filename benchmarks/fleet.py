@@ -42,7 +42,8 @@ from hotpatch_audit.testing.simulator import DEMO_FLEET, Faults, Fleet, load_fle
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = (100, 1000, 5000, 10000)
-CONTROLS = 7
+# The peers run one command per built-in control (HP-01 ... HP-09), one module each under rules/.
+CONTROLS = len(list((REPO / "src" / "hotpatch_audit" / "rules").glob("hp[0-9][0-9]_*.py")))
 PASSWORD = "bench-loopback-only"
 PASSWORD_ENV = "HOTPATCH_BENCH_PASSWORD"
 # Peers at full size would take hours (the naive loop needs ~10 s per guest): each runs on this many guests.
