@@ -12,6 +12,7 @@ collecting its share in threads and sending every guest's result back as it comp
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -200,7 +201,8 @@ def _in_processes(
                 name=f"collect-{number}",
                 daemon=True,
             )
-            process.start()
+            with _ctrl_c_ignored():
+                process.start()
             send.close()  # the child holds the only writer, so its exit ends the stream
             running[receive] = _Worker(process, share, {g.name for g in share})
         while running:
@@ -233,6 +235,20 @@ def _in_processes(
             receive.close()
 
 
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    # A spawned child inherits an ignored SIGINT from its first instruction, so a Ctrl-C that reaches the whole
+    # process group while it still imports prints no traceback; this process handles it, and ends the child.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _end(children: Iterable[BaseProcess]) -> None:
     alive = [c for c in children if c.is_alive()]
     for child in alive:
@@ -262,7 +278,8 @@ def _sendable(guest: Guest) -> Guest:
 def _work_in_child(
     results: Connection, guests: list[Guest], collect: Collect, workers: int, retry: RetryPolicy
 ) -> None:
-    # Ctrl-C reaches the whole process group: the parent alone handles it, and ends this process.
+    # Ctrl-C reaches the whole process group: the parent alone handles it, and ends this process (inherited as
+    # ignored only when the parent started it from its main thread).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
