@@ -31,14 +31,16 @@ from hotpatch_audit.errors import FactsError
 from hotpatch_audit.inputs.connection import is_secret_name
 from hotpatch_audit.inputs.inventory import Guest
 
-# Collecting a guest is latency-bound: about two seconds waiting on the guest's PowerShell against milliseconds of
+# Collecting a guest is latency-bound: about two seconds waiting on the guest's PowerShell against 15-25 ms of
 # CPU, and a waiting worker costs one thread and one socket. So the default runs every guest at once up to this
-# bound, past which the audit's own CPU (NTLM, message encryption, parsing) is the limit and more in flight only
-# adds switching; see the README's benchmark section for the measurements.
+# bound, in total over the worker processes. Past it the audit's own CPU (NTLM, message encryption, SOAP) is the
+# limit even with every core busy: 1,000 guests at 1.5 s latency on two cores took no less wall time with 512 or
+# 1,000 in flight than with 256, and more CPU (threads switching, sockets); see the README's benchmark section.
 MAX_DEFAULT_WORKERS = 256
-# Below this many guests a worker process costs more than it saves: starting one (a fresh interpreter importing
-# pywinrm, requests and cryptography) takes about as much CPU as collecting a hundred guests.
-PROCESS_MIN_GUESTS = 100
+# Below this many guests worker processes cost more than they save: each is a fresh interpreter that imports
+# pywinrm, requests and cryptography (0.4 s of CPU) before its first guest. On two cores, 100 and 200 guests took
+# longer in worker processes than in threads, 300 and 500 as long; see the README's benchmark section.
+PROCESS_MIN_GUESTS = 300
 _END_WAIT_SEC = 2.0  # how long an ended worker process gets to exit after SIGTERM before SIGKILL
 
 Result: TypeAlias = dict[str, Any] | FactsError
