@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +282,19 @@ def test_a_collection_failure_keeps_its_cause_across_processes() -> None:
     sent = pickle.dumps(CollectionFailure("vm: HTTP 503", transient=True, cause="http"))
     err = pickle.loads(sent)  # noqa: S301 - bytes this test made
     assert (type(err), str(err), err.transient, err.cause) == (CollectionFailure, "vm: HTTP 503", True, "http")
+
+
+@pytest.mark.parametrize(
+    ("guests", "processes", "expected"), [(1000, 1, 256), (1000, 2, 128), (1000, 8, 256), (90, 2, 90)]
+)
+def test_worker_processes_default_to_fewer_threads_each(guests: int, processes: int, expected: int) -> None:
+    assert pool.default_workers(guests, processes) == expected
+
+
+def test_the_default_concurrency_is_split_over_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "THREADS_PER_PROCESS", 2)
+    seen: list[float] = []
+    guests = [guest(f"b-{n}", sleep=0.4) for n in range(12)]
+    out = collect_fleet(guests, scripted, retry=FAST, progress=lambda p: seen.append(time.monotonic()))
+    assert sorted(Counter(r["pid"] for r in out.values()).values()) == [6, 6]
+    assert seen[-1] - seen[0] > 0.7  # two at a time in each process: three waves of 0.4 s, not one

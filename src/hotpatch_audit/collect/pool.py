@@ -33,10 +33,14 @@ from hotpatch_audit.inputs.inventory import Guest
 
 # Collecting a guest is latency-bound: about two seconds waiting on the guest's PowerShell against 15-25 ms of
 # CPU, and a waiting worker costs one thread and one socket. So the default runs every guest at once up to this
-# bound, in total over the worker processes. Past it the audit's own CPU (NTLM, message encryption, SOAP) is the
-# limit even with every core busy: 1,000 guests at 1.5 s latency on two cores took no less wall time with 512 or
-# 1,000 in flight than with 256, and more CPU (threads switching, sockets); see the README's benchmark section.
+# bound, past which the audit's own CPU (NTLM, message encryption, SOAP) is the limit and more threads in flight
+# only add switching.
 MAX_DEFAULT_WORKERS = 256
+# In worker processes the in-flight default is at most this many per process. Each interpreter runs one thread
+# at a time, and its CPU per guest grows with the threads waiting for it: 1,000 guests at 1.5 s latency in two
+# processes took 21-24 s and 19-23 s of CPU with 128 in flight, 27-34 s and 28-30 s with 256, 28-29 s (waiting
+# in waves) with 64; see the README's benchmark section.
+THREADS_PER_PROCESS = 64
 # Below this many guests worker processes cost more than they save: each is a fresh interpreter that imports
 # pywinrm, requests and cryptography (0.4 s of CPU) before its first guest. On two cores, 100 and 200 guests took
 # longer in worker processes than in threads, 300 and 500 as long; see the README's benchmark section.
@@ -46,9 +50,13 @@ _END_WAIT_SEC = 2.0  # how long an ended worker process gets to exit after SIGTE
 Result: TypeAlias = dict[str, Any] | FactsError
 
 
-def default_workers(guests: int) -> int:
-    """Concurrent collections when ``--workers`` is not given: one per guest, at most MAX_DEFAULT_WORKERS."""
-    return max(1, min(guests, MAX_DEFAULT_WORKERS))
+def default_workers(guests: int, processes: int = 1) -> int:
+    """Concurrent collections when ``--workers`` is not given: one per guest, at most MAX_DEFAULT_WORKERS.
+
+    When `processes` worker processes collect, also at most THREADS_PER_PROCESS per process.
+    """
+    bound = MAX_DEFAULT_WORKERS if processes == 1 else min(MAX_DEFAULT_WORKERS, THREADS_PER_PROCESS * processes)
+    return max(1, min(guests, bound))
 
 
 class Collect(Protocol):
@@ -91,16 +99,18 @@ def collect_fleet(
 ) -> dict[str, Result]:
     """Collect every guest once; a failing guest gets its FactsError, the others are unaffected.
 
-    `workers` bounds the concurrent collections; None sizes them to the fleet (:func:`default_workers`). They
-    run in :func:`process_count` worker processes, or in threads of this process when that is 1.
+    `workers` bounds the concurrent collections; None sizes them to the fleet and the processes
+    (:func:`default_workers`). They run in :func:`process_count` worker processes, or in threads of this process
+    when that is 1.
 
     Workers are daemon threads fed from a queue, and worker processes are ended when this function is left:
     when the run is interrupted (Ctrl-C), no queued guest is contacted any more, no retry starts, and the
     process can end at once instead of waiting for guests in flight.
     """
     start = time.monotonic()
-    count = default_workers(len(guests)) if workers is None else max(1, min(workers, len(guests)))
-    processes = min(process_count(guests, collect), count)
+    processes = process_count(guests, collect)
+    count = default_workers(len(guests), processes) if workers is None else max(1, min(workers, len(guests)))
+    processes = min(processes, count)
     if processes > 1:
         stream = _in_processes(guests, collect, count, retry, processes)
     else:
