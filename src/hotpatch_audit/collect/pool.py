@@ -38,13 +38,13 @@ from hotpatch_audit.inputs.inventory import Guest
 MAX_DEFAULT_WORKERS = 256
 # In worker processes the in-flight default is at most this many per process. Each interpreter runs one thread
 # at a time, and its CPU per guest grows with the threads waiting for it: 1,000 guests at 1.5 s latency in two
-# processes took 21-24 s and 19-23 s of CPU with 128 in flight, 27-34 s and 28-30 s with 256, 28-29 s (waiting
-# in waves) with 64; see the README's benchmark section.
+# processes took 21-24 s and 19-23 s of CPU with 128 in flight over both, 27-34 s and 28-30 s with 256, and
+# 28-29 s (waiting in waves) with 64; see the README's benchmark section.
 THREADS_PER_PROCESS = 64
 # Below this many guests worker processes cost more than they save: each is a fresh interpreter that imports
-# pywinrm, requests and cryptography (0.4 s of CPU) before its first guest. On two cores, 100 and 200 guests took
-# longer in worker processes than in threads, 300 and 500 as long; see the README's benchmark section.
-PROCESS_MIN_GUESTS = 300
+# pywinrm, requests and cryptography (0.4 s of CPU) before its first guest. On two cores at 1.5 s latency, 100
+# guests took longer in two workers than in threads, 200 and 300 about as long, 500 less; see the README.
+PROCESS_MIN_GUESTS = 500
 _END_WAIT_SEC = 2.0  # how long an ended worker process gets to exit after SIGTERM before SIGKILL
 
 Result: TypeAlias = dict[str, Any] | FactsError
