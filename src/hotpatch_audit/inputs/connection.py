@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlunsplit
 
 from hotpatch_audit.errors import InventoryError
@@ -76,6 +76,12 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+    def __reduce__(self) -> NoReturn:
+        # Pickled, the clear text would sit in a pipe or a file for anyone reading it; a worker process reads the
+        # password from the variable hotpatch_password_env names instead.
+        msg = "a password written in the inventory is never pickled: name an environment variable instead"
+        raise TypeError(msg)
 
 
 @dataclass(frozen=True)
