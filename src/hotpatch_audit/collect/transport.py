@@ -79,6 +79,40 @@ _UTF8_CODEPAGE = 65001
 _EXTRAS = {"kerberos": winrm.transport.HAVE_KERBEROS, "credssp": winrm.transport.HAVE_CREDSSP}
 
 
+class _NoProxyPin:
+    """Hold ``no_proxy=*`` in the environment while any transport builds its requests session.
+
+    pywinrm asks requests to bypass proxies, and requests does so by setting ``os.environ["no_proxy"]`` and then
+    restoring or deleting it: threads building sessions at once race on that variable (a ``KeyError: 'no_proxy'``
+    in about one guest in a thousand). While it holds ``*``, each restore writes ``*`` back and none deletes it;
+    the last transport to finish puts back what was there before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._before: str | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._before = os.environ.get("no_proxy")
+                os.environ["no_proxy"] = "*"
+            self._holders += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0:
+                if self._before is None:
+                    os.environ.pop("no_proxy", None)
+                else:
+                    os.environ["no_proxy"] = self._before
+
+
+NO_PROXY_PINNED = _NoProxyPin()
+
+
 class CollectionFailure(CollectionError):
     """A collection error that says whether trying again later may help.
 
@@ -318,9 +352,10 @@ class WinRMTransport:
         if self._protocol is None:
             self._protocol = winrm.protocol.Protocol(**self._args)
         if self._protocol.transport.session is None:
-            # Proxies are off and the CA bundle is settled when the session is built, so requests need not scan
-            # the environment again on every message (a measurable share of a collection's CPU).
-            self._protocol.transport.build_session().trust_env = False
+            with NO_PROXY_PINNED:
+                # Proxies are off and the CA bundle is settled when the session is built, so requests need not
+                # scan the environment again on every message (a measurable share of a collection's CPU).
+                self._protocol.transport.build_session().trust_env = False
         if self._shell_id is None:
             self._shell_id = self._protocol.open_shell(codepage=_UTF8_CODEPAGE)
         return self._protocol, self._shell_id
