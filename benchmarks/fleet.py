@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import yaml
 
-from hotpatch_audit.collect.pool import default_workers
+from hotpatch_audit.collect.pool import PROCESS_MIN_GUESTS, default_workers
 from hotpatch_audit.testing.simulator import DEMO_FLEET, Faults, Fleet, load_fleet, serve_fleet
 
 REPO = Path(__file__).resolve().parent.parent
@@ -76,6 +76,12 @@ def serve(fleet: Fleet, inventory: Path, stop: Any) -> None:
     with serve_fleet(fleet, password=PASSWORD, password_env=PASSWORD_ENV) as running:
         running.write_inventory(inventory)
         stop.wait()
+
+
+def collect_processes(guests: int) -> int:
+    """The worker processes the audit collects in at this fleet size (pool.process_count for the benchmark's fleet)."""
+    cores = len(os.sched_getaffinity(0))
+    return cores if cores > 1 and guests >= PROCESS_MIN_GUESTS else 1
 
 
 def cpu_seconds(pid: int) -> float:
@@ -226,7 +232,8 @@ def run_size(guests: int, args: argparse.Namespace, peers: dict[str, dict[str, A
         report = run_dir / "report.html"
         run = {
             "guests": guests,
-            "workers": args.workers or default_workers(guests),
+            "workers": args.workers or default_workers(guests, collect_processes(guests)),
+            "processes": collect_processes(guests),
             "wall_s": round(numbers["wall_s"], 1),
             "audit_cpu_s": round(numbers["cpu_s"], 1),
             "simulator_cpu_s": round(sim_cpu, 1),
@@ -297,12 +304,12 @@ def main() -> int:
 
 def table(runs: list[dict[str, Any]], comparisons: list[dict[str, Any]]) -> str:
     """The scaling table and the peer ratios as Markdown."""
-    lines = ["| guests | --workers | wall | audit CPU | simulator CPU | peak RSS | report.html | ready | results |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = ["| guests | in flight (processes) | wall | audit CPU | simulator CPU | peak RSS "
+             "| report.html | ready | results |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in runs:
         ready = "n/a" if r["ready_ms"] is None else f"{r['ready_ms']:,} ms"
         lines.append(
-            f"| {r['guests']:,} | {r['workers']} | {r['wall_s']} s | {r['audit_cpu_s']} s "
+            f"| {r['guests']:,} | {r['workers']} ({r['processes']}) | {r['wall_s']} s | {r['audit_cpu_s']} s "
             f"({1000 * r['audit_cpu_s'] / r['guests']:.1f} ms/guest) | {r['simulator_cpu_s']} s | "
             f"{r['peak_rss_mib']} MiB | {r['report_mib']} MiB | {ready} | {r['results']:,} |"
         )
@@ -327,7 +334,7 @@ def check_faults(results: dict[str, Any], guests: int, wall: float, args: argpar
         text = v["facts_error"]
         key = next((k for k, needle in FAULT_CAUSES if needle in text), "other")
         causes[key] = causes.get(key, 0) + 1
-    workers = args.workers or default_workers(guests)
+    workers = args.workers or default_workers(guests, collect_processes(guests))
     budget = args.deadline + (len(healthy) / workers + 1) * args.latency_ms / 1000 + 15
     print(f"faults: {len(healthy)} healthy evaluated, {len(broken)} not evaluated by cause {causes}")
     print(f"deadline budget {budget:.0f} s (deadline {args.deadline:.0f} s + healthy work + 15 s), wall {wall:.1f} s")
