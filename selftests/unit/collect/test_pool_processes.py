@@ -80,7 +80,7 @@ def test_results_are_those_of_threads(monkeypatch: pytest.MonkeyPatch) -> None:
         "auth",
     )
     assert _comparable(in_processes)["p-03"][1] == "p-03: connection reset (after 3 attempts)"
-    assert in_processes["p-02"] == {"guest": "p-02", "attempt": 3, "pid": in_processes["p-02"]["pid"]}
+    assert in_processes["p-02"] == {"guest": "p-02", "attempt": 3, "pid": _doc(in_processes["p-02"])["pid"]}
 
 
 def test_each_result_is_reported_as_it_completes() -> None:
@@ -256,7 +256,7 @@ def test_closures_fakes_and_small_fleets_stay_in_threads(monkeypatch: pytest.Mon
 
 def test_workers_are_never_more_than_the_concurrency() -> None:
     out = collect_fleet(_fleet("w"), scripted, workers=1, retry=FAST)
-    assert {r["pid"] for r in out.values()} == {os.getpid()}
+    assert {_doc(r)["pid"] for r in out.values()} == {os.getpid()}
 
 
 def test_a_password_written_in_the_inventory_never_leaves_the_process() -> None:
@@ -296,5 +296,11 @@ def test_the_default_concurrency_is_split_over_the_workers(monkeypatch: pytest.M
     seen: list[float] = []
     guests = [guest(f"b-{n}", sleep=0.4) for n in range(12)]
     out = collect_fleet(guests, scripted, retry=FAST, progress=lambda p: seen.append(time.monotonic()))
-    assert sorted(Counter(r["pid"] for r in out.values()).values()) == [6, 6]
+    assert sorted(Counter(_doc(r)["pid"] for r in out.values()).values()) == [6, 6]
     assert seen[-1] - seen[0] > 0.7  # two at a time in each process: three waves of 0.4 s, not one
+
+
+def _doc(result: dict[str, Any] | FactsError) -> dict[str, Any]:
+    """A guest's collected document (the scripted collector's echo), failing the test on an error instead."""
+    assert isinstance(result, dict), result
+    return result
