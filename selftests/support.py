@@ -17,6 +17,17 @@ from hotpatch_audit.run.results import results_schema
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The run header of a results document the self-tests build by hand (to render a report without an audit).
+SYNTHETIC_RUN: dict[str, Any] = {
+    "id": "r",
+    "started": "2026-05-27T06:00:00Z",
+    "finished": "2026-05-27T06:01:00Z",
+    "as_of": "2026-05-27",
+    "suite_version": "0",
+    "inventory_sha256": "0" * 64,
+    "catalog_newest": {"20348": "2026-05"},
+}
+
 COMPLIANT: dict[str, Any] = {
     "schema_version": 2,
     "guest": "vm",

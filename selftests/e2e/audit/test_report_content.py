@@ -12,6 +12,7 @@ import pytest
 from auditrun import FAIL_HP04, audit, write_fleet
 from hotpatch_audit.report.page import render_page
 from hotpatch_audit.report.sections import row_anchor
+from support import SYNTHETIC_RUN
 
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -36,15 +37,7 @@ def document(guests: int, message: str = "restart required") -> dict[str, Any]:
     ]
     return {
         "schema_version": 1,
-        "run": {
-            "id": "r",
-            "started": "2026-05-27T06:00:00Z",
-            "finished": "2026-05-27T06:01:00Z",
-            "as_of": "2026-05-27",
-            "suite_version": "0",
-            "inventory_sha256": "0" * 64,
-            "catalog_newest": {"20348": "2026-05"},
-        },
+        "run": dict(SYNTHETIC_RUN),
         "controls": controls,
         "guests": [{"guest": f"g{g:04d}", "status": "non-compliant", "facts": None} for g in range(guests)],
         "results": results,

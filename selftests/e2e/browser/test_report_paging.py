@@ -16,6 +16,7 @@ from e2e.browser.browser import Element, chromium, parse_dom, run_chromium
 from hotpatch_audit.report.inert import make_inert
 from hotpatch_audit.report.page import render_page
 from hotpatch_audit.report.sections import row_anchor
+from support import SYNTHETIC_RUN
 
 CHROMIUM = chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (CI installs Debian's chromium)")
@@ -57,15 +58,7 @@ def fleet(guests: int) -> dict[str, Any]:
         statuses.append("not evaluated" if "error" in mine else "non-compliant" if "failed" in mine else "compliant")
     return {
         "schema_version": 1,
-        "run": {
-            "id": "r",
-            "started": "2026-05-27T06:00:00Z",
-            "finished": "2026-05-27T06:01:00Z",
-            "as_of": "2026-05-27",
-            "suite_version": "0",
-            "inventory_sha256": "0" * 64,
-            "catalog_newest": {"20348": "2026-05"},
-        },
+        "run": dict(SYNTHETIC_RUN),
         "controls": [{"id": c, "title": f"Control {c}", "severity": "high", "refs": [], "reads": []} for c in CONTROLS],
         "guests": [
             {"guest": f"g{g:04d}", "status": s, "facts": None, "facts_error": None} for g, s in enumerate(statuses)
