@@ -18,7 +18,7 @@ one that left fixtures set up.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import pytest
 
@@ -62,7 +62,7 @@ class LeanRunner:
         # which finish a test case on it: only then is one logged.
         self.teardown_report = bool(getattr(option, "xmlpath", None) or getattr(option, "htmlpath", None))
 
-    def eligible(self, item: pytest.Item) -> bool:
+    def eligible(self, item: pytest.Item) -> TypeGuard[pytest.Function]:
         """True when `item` can run lean without anything a full run would do going missing."""
         if not self.enabled or not isinstance(item, pytest.Function) or getattr(item, "callspec", None) is None:
             return False
