@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from hotpatch_audit.report.inert import make_inert
-from hotpatch_audit.report.trend import render_html
+from hotpatch_audit.report.trend import DAY_LABEL_PX, render_html
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="fetch(`//evil.example`)">'
 
@@ -50,3 +52,21 @@ def test_trend_imports_no_simulator() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _axis_days(page: str) -> list[str]:
+    return re.findall(r'text-anchor="middle">(\d{4}-\d{2}-\d{2})</text>', page)
+
+
+def test_day_labels_never_overlap_and_the_newest_run_is_always_labelled() -> None:
+    base = trend("vm")
+    few, many = base["runs"][:2], []
+    for week in range(30):
+        many.append(
+            {**base["runs"][0], "id": f"r{week}", "day": (date(2026, 1, 5) + timedelta(weeks=week)).isoformat()}
+        )
+    assert _axis_days(render_html({**base, "runs": few})) == ["2026-06-03", "2026-06-10"]
+    labelled = _axis_days(render_html({**base, "runs": many}))
+    assert labelled[-1] == many[-1]["day"]
+    plot_width = 760 - 48 - 150
+    assert 1 < len(labelled) <= plot_width // DAY_LABEL_PX

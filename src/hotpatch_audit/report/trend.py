@@ -12,6 +12,7 @@ import argparse
 import html
 import itertools
 import json
+import math
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -185,6 +186,9 @@ def build_trend(reports: Path, *, since: date | None = None, key: Path | None = 
     }
 
 
+DAY_LABEL_PX = 76  # a YYYY-MM-DD axis label with its gap, in the chart's font
+
+
 def _chart(trend: dict[str, Any]) -> str:
     """An inline SVG line chart: compliance (%) of each control at each run."""
     runs = trend["runs"]
@@ -206,8 +210,13 @@ def _chart(trend: dict[str, Any]) -> str:
     for tick in (0, 0.25, 0.5, 0.75, 1):
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" class="grid"/>')
         parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{int(tick * 100)}%</text>')
+    # A day is about DAY_LABEL_PX wide: past a handful of runs only every n-th is labelled, counted back from the
+    # newest, so labels never overlap (every point still names its day when pointed at).
+    every = max(1, math.ceil(len(runs) * DAY_LABEL_PX / plot_w))
     for i, run in enumerate(runs):
-        parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 18}" text-anchor="middle">{_e(run["day"])}</text>')
+        if (len(runs) - 1 - i) % every == 0:
+            day = _e(run["day"])
+            parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 18}" text-anchor="middle">{day}</text>')
     for n, control in enumerate(controls):
         colour = COLOURS[n % len(COLOURS)]
         values = [(i, r["controls"].get(control, {}).get("compliance")) for i, r in enumerate(runs)]
