@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import yaml
 
-from hotpatch_audit.collect.pool import PROCESS_MIN_GUESTS, default_workers
+from hotpatch_audit.collect.pool import default_workers, processes_for
 from hotpatch_audit.testing.simulator import DEMO_FLEET, Faults, Fleet, load_fleet, serve_fleet
 
 REPO = Path(__file__).resolve().parent.parent
@@ -76,12 +76,6 @@ def serve(fleet: Fleet, inventory: Path, stop: Any) -> None:
     with serve_fleet(fleet, password=PASSWORD, password_env=PASSWORD_ENV) as running:
         running.write_inventory(inventory)
         stop.wait()
-
-
-def collect_processes(guests: int) -> int:
-    """The worker processes the audit collects in at this fleet size (pool.process_count for the benchmark's fleet)."""
-    cores = len(os.sched_getaffinity(0))
-    return cores if cores > 1 and guests >= PROCESS_MIN_GUESTS else 1
 
 
 def cpu_seconds(pid: int) -> float:
@@ -232,8 +226,8 @@ def run_size(guests: int, args: argparse.Namespace, peers: dict[str, dict[str, A
         report = run_dir / "report.html"
         run = {
             "guests": guests,
-            "workers": args.workers or default_workers(guests, collect_processes(guests)),
-            "processes": collect_processes(guests),
+            "workers": args.workers or default_workers(guests, processes_for(guests)),
+            "processes": processes_for(guests),
             "wall_s": round(numbers["wall_s"], 1),
             "audit_cpu_s": round(numbers["cpu_s"], 1),
             "simulator_cpu_s": round(sim_cpu, 1),
@@ -334,7 +328,7 @@ def check_faults(results: dict[str, Any], guests: int, wall: float, args: argpar
         text = v["facts_error"]
         key = next((k for k, needle in FAULT_CAUSES if needle in text), "other")
         causes[key] = causes.get(key, 0) + 1
-    workers = args.workers or default_workers(guests, collect_processes(guests))
+    workers = args.workers or default_workers(guests, processes_for(guests))
     budget = args.deadline + (len(healthy) / workers + 1) * args.latency_ms / 1000 + 15
     print(f"faults: {len(healthy)} healthy evaluated, {len(broken)} not evaluated by cause {causes}")
     print(f"deadline budget {budget:.0f} s (deadline {args.deadline:.0f} s + healthy work + 15 s), wall {wall:.1f} s")

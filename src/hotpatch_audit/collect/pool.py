@@ -136,12 +136,15 @@ def process_count(guests: Sequence[Guest], collect: Collect) -> int:
     is written in the inventory (a password never crosses to another process; one named by hotpatch_password_env
     is read from the environment the workers inherit).
     """
+    if not _by_reference(collect) or any(g.connection.password is not None for g in guests):
+        return 1
+    return processes_for(len(guests))
+
+
+def processes_for(guests: int) -> int:
+    """Worker processes for `guests` guests that may be handed to other processes: one per usable core, or 1."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if cores < 2 or len(guests) < PROCESS_MIN_GUESTS or not _by_reference(collect):
-        return 1
-    if any(g.connection.password is not None for g in guests):
-        return 1
-    return cores
+    return cores if cores >= 2 and guests >= PROCESS_MIN_GUESTS else 1
 
 
 def _by_reference(collect: Collect) -> bool:
